@@ -1,0 +1,1398 @@
+"""The numba simulation kernel and the accounting primitives it is built from.
+
+Everything here is ``@njit(cache=True)`` over flat float64/int64 arrays: no Python object per
+bar. The primitives (``fill_nb``, ``fund_nb``, ``venue_equity_nb``, ``venue_maint_nb``...) are
+the single implementation of accounting; the kernel calls them per bar and
+:class:`gammaperp.engine.account.Account` calls the very same functions step by step from
+Python (paper trading reuses them instead of re-implementing accounting).
+
+State of one configuration
+--------------------------
+``cash[v]``            wallet balance of venue ``v`` in its settlement currency (USD, or coin
+                       for a coin-margined venue).
+``pos[i], entry[i]``   position of instrument ``i`` (contracts; coin for linear perps and spot
+                       with contract size 1) and its average entry price (harmonic average for
+                       inverse perps, as the exchanges compute it).
+option slots           ``slot[k, SL_*]``: a strike/expiry pair holding ``call_qty`` calls and
+                       ``put_qty`` puts (signed, coin units) on one venue.
+orders                 ``orders[k, O_*]``: in-flight (latency) and resting (limit) orders.
+
+Valuation conventions (documented in docs/engine.md):
+* perps and spot are valued at the bar **close**; funding and margin use the **mark** price;
+* options are valued on the underlying's **index** price with the bar's implied vol;
+* a linear perp's unrealised P&L is ``pos * cs * (close - entry)``; an inverse perp's is
+  ``pos * cs * (1/entry - 1/close)`` coin; spot is fully paid (``cash -= qty * price``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from gammaperp.engine import enums as E
+from gammaperp.engine.margin import (
+    liquidation_price_inverse_nb,
+    liquidation_price_linear_nb,
+    maint_margin_nb,
+)
+from gammaperp.pricing._nb import norm_cdf_nb
+
+NS_PER_YEAR = 365.0 * 86_400.0 * 1e9
+YEARS_PER_NS = 1.0 / NS_PER_YEAR
+
+# option slot columns
+SL_ACTIVE = 0
+SL_VENUE = 1
+SL_INST = 2  # instrument row whose index price is the underlying
+SL_STRIKE = 3
+SL_EXPIRY_NS = 4
+SL_CALL_QTY = 5
+SL_PUT_QTY = 6
+SL_SETTLE = 7  # 0 linear USD, 1 coin-settled
+SL_MODEL = 8
+SL_RATE = 9
+SL_CARRY = 10
+SL_VALUE = 11  # last value, venue currency
+SL_DELTA = 12  # last delta, coin
+SL_OPEN_BAR = 13
+SL_LOGK = 14
+N_SLOT = 15
+MAX_SLOTS = 2
+
+# order columns
+O_ACTIVE = 0
+O_INST = 1
+O_QTY = 2
+O_TYPE = 3
+O_LIMIT = 4
+O_DUE_BAR = 5
+O_REASON = 6
+O_DECIDED_BAR = 7
+N_ORDER = 8
+MAX_ORDERS = 64
+
+
+# ----------------------------------------------------------------------------------------------
+# option valuation
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always", error_model="numpy")
+def _opt_core_nb(model, s, k, log_sk, tau, vol, r, q, call_qty, put_qty, want_value):
+    """Value (USD) and delta (coin) of ``call_qty`` calls + ``put_qty`` puts on one strike,
+    given ``log_sk = ln(s/k)``. With ``want_value`` False only the delta is computed (value 0):
+    the kernel needs the delta every bar but the value only where it is recorded or used."""
+    if model == 1:
+        q = r
+    if tau <= 0.0:
+        if s > k:
+            return call_qty * (s - k), call_qty * 1.0
+        if s < k:
+            return put_qty * (k - s), -put_qty * 1.0
+        return 0.0, 0.5 * call_qty - 0.5 * put_qty
+    sq = vol * math.sqrt(tau)
+    d1 = (log_sk + (r - q + 0.5 * vol * vol) * tau) / sq
+    n1 = norm_cdf_nb(d1)
+    dq = math.exp(-q * tau) if q != 0.0 else 1.0
+    delta = call_qty * dq * n1 + put_qty * dq * (n1 - 1.0)
+    if not want_value:
+        return 0.0, delta
+    n2 = norm_cdf_nb(d1 - sq)
+    dr = math.exp(-r * tau) if r != 0.0 else 1.0
+    call = s * dq * n1 - k * dr * n2
+    put = call - s * dq + k * dr
+    return call_qty * call + put_qty * put, delta
+
+
+@njit(cache=True, error_model="numpy")
+def slot_value_delta_nb(model, s, k, tau, vol, r, q, call_qty, put_qty):
+    """USD value and delta (coin) of ``call_qty`` calls plus ``put_qty`` puts on one strike.
+
+    Black-Scholes on spot ``s`` with rate ``r`` and carry ``q``; Black-76 (model 1) treats ``s``
+    as the forward (same as BS with q = r). At or after expiry (``tau <= 0``): intrinsic value;
+    delta 1 / 0 for an in / out-of-the-money call and 0.5 exactly at the strike (put = call - 1).
+    """
+    return _opt_core_nb(model, s, k, math.log(s / k), tau, vol, r, q, call_qty, put_qty, True)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def smile_vol_nb(atm, skew, curvature, log_ks):
+    """Implied vol at log-moneyness ``ln(K/S)``: atm + skew*m + curvature*m^2 (floor 1e-4)."""
+    if skew == 0.0 and curvature == 0.0:
+        return atm
+    v = atm + skew * log_ks + curvature * log_ks * log_ks
+    return v if v > 1e-4 else 1e-4
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def slot_eval_nb(slot, t_ns, s, log_s, vol, skew, curv, want_value):
+    """(value in venue currency, delta in coin) of one option slot at time ``t_ns``."""
+    log_sk = log_s - slot[SL_LOGK]
+    tau = (slot[SL_EXPIRY_NS] - t_ns) * YEARS_PER_NS
+    v = smile_vol_nb(vol, skew, curv, -log_sk)
+    val, dlt = _opt_core_nb(
+        int(slot[SL_MODEL]),
+        s,
+        slot[SL_STRIKE],
+        log_sk,
+        tau,
+        v,
+        slot[SL_RATE],
+        slot[SL_CARRY],
+        slot[SL_CALL_QTY],
+        slot[SL_PUT_QTY],
+        want_value,
+    )
+    if slot[SL_SETTLE] == 1.0:
+        val = val / s
+    return val, dlt
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, want_value):
+    """Refresh the delta of every active slot and, with ``want_value``, its value, adding the
+    value change to ``d_opt[venue]`` (option P&L). Skipping the value between valuation points
+    is exact in aggregate: the next valuation books the whole change. Returns the summed delta
+    (coin) of all active slots."""
+    total = 0.0
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] == 0.0:
+            continue
+        si = int(slots[k, SL_INST])
+        u = inst_und[si]
+        val, dlt = slot_eval_nb(
+            slots[k],
+            t_ns,
+            index[si, t],
+            log_index[si, t],
+            iv[u, t],
+            smile[u, 0],
+            smile[u, 1],
+            want_value,
+        )
+        slots[k, SL_DELTA] = dlt
+        total += dlt
+        if want_value:
+            d_opt[int(slots[k, SL_VENUE])] += val - slots[k, SL_VALUE]
+            slots[k, SL_VALUE] = val
+    return total
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def slots_delta_nb(slots):
+    total = 0.0
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] != 0.0:
+            total += slots[k, SL_DELTA]
+    return total
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def next_expiry_nb(slots):
+    """Earliest expiry (ns) of the active slots; +inf when none is open."""
+    e = np.inf
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] != 0.0 and slots[k, SL_EXPIRY_NS] < e:
+            e = slots[k, SL_EXPIRY_NS]
+    return e
+
+
+# ----------------------------------------------------------------------------------------------
+# perp / spot accounting primitives
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True, error_model="numpy")
+def round_to_nb(x, step):
+    """Round ``x`` to a multiple of ``step`` (no rounding when step <= 0)."""
+    if step <= 0.0:
+        return x
+    return round(x / step) * step
+
+
+@njit(cache=True, error_model="numpy")
+def fill_nb(cash, pos, entry, i, v, kind, cs, qty, price, fee_rate):
+    """Apply a fill of ``qty`` contracts of instrument ``i`` at ``price`` to the state.
+
+    Updates ``cash[v]``, ``pos[i]`` and ``entry[i]`` in place; returns ``(fee, realized)`` in
+    the venue's settlement currency. Realised P&L of a reduced position moves into cash; the
+    fee is charged on the executed notional (linear: qty*cs*price USD; inverse:
+    qty*cs/price coin; spot: qty*price USD, and spot is paid in full).
+    """
+    if kind == E.PERP_INVERSE:
+        fee = abs(qty) * cs / price * fee_rate
+    else:
+        fee = abs(qty) * cs * price * fee_rate
+    cash[v] -= fee
+    p0 = pos[i]
+    realized = 0.0
+    if kind == E.SPOT:
+        cash[v] -= qty * cs * price
+        new = p0 + qty
+        if p0 == 0.0 or (p0 > 0.0) == (qty > 0.0):
+            entry[i] = (p0 * entry[i] + qty * price) / new if new != 0.0 else 0.0
+        else:
+            n_close = min(abs(qty), abs(p0))
+            realized = n_close * cs * (price - entry[i]) * (1.0 if p0 > 0.0 else -1.0)
+            if abs(qty) > abs(p0):
+                entry[i] = price
+        pos[i] = new
+        if new == 0.0:
+            entry[i] = 0.0
+        return fee, realized
+    if p0 == 0.0 or (p0 > 0.0) == (qty > 0.0):
+        new = p0 + qty
+        if kind == E.PERP_INVERSE:
+            entry[i] = new / (p0 / entry[i] + qty / price) if p0 != 0.0 else price
+        else:
+            entry[i] = (p0 * entry[i] + qty * price) / new
+        pos[i] = new
+        return fee, 0.0
+    n_close = min(abs(qty), abs(p0))
+    sgn = 1.0 if p0 > 0.0 else -1.0
+    if kind == E.PERP_INVERSE:
+        realized = n_close * cs * (1.0 / entry[i] - 1.0 / price) * sgn
+    else:
+        realized = n_close * cs * (price - entry[i]) * sgn
+    cash[v] += realized
+    new = p0 + qty
+    if abs(qty) > abs(p0):
+        entry[i] = price
+    elif abs(new) < 1e-15 * max(abs(p0), 1.0):
+        new = 0.0
+        entry[i] = 0.0
+    pos[i] = new
+    return fee, realized
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def unrealized_nb(kind, cs, pos, entry, price):
+    """Value of an open position at ``price`` beyond the wallet (spot: its full value)."""
+    if pos == 0.0:
+        return 0.0
+    if kind == E.PERP_INVERSE:
+        return pos * cs * (1.0 / entry - 1.0 / price)
+    if kind == E.SPOT:
+        return pos * cs * price
+    return pos * cs * (price - entry)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def price_move_pnl_nb(kind, cs, pos, p0, p1):
+    """P&L of holding ``pos`` while the price moves ``p0 -> p1`` (venue currency)."""
+    if kind == E.PERP_INVERSE:
+        return pos * cs * (1.0 / p0 - 1.0 / p1)
+    return pos * cs * (p1 - p0)
+
+
+@njit(cache=True, error_model="numpy")
+def fund_nb(cash, pos, i, v, kind, cs, mark, rate):
+    """Settle one funding event on the position held now, at ``mark``.
+
+    A positive rate means longs pay shorts. Linear perps pay ``pos*cs*mark*rate`` USD; inverse
+    perps pay ``pos*cs/mark*rate`` coin. Returns the signed payment received (venue currency).
+    """
+    if kind == E.PERP_INVERSE:
+        received = -pos[i] * cs / mark * rate
+    else:
+        received = -pos[i] * cs * mark * rate
+    cash[v] += received
+    return received
+
+
+@njit(cache=True, error_model="numpy")
+def slippage_nb(model, qty, cs, price, spread, sigma, volume, bps, k_vol, k_impact):
+    """Adverse price move per contract for a market order (always >= 0, in price units).
+
+    * fixed_bps: ``price * bps / 1e4``
+    * half_spread: half the quoted spread (falls back to fixed bps where no spread is known)
+    * vol_scaled: ``k_vol * sigma_bar * price`` (sigma_bar: trailing std of 1-bar log returns)
+    * sqrt_impact: ``k_impact * sigma_bar * price * sqrt(|qty*cs| / bar volume)``
+    """
+    if model == E.SLIP_NONE:
+        return 0.0
+    if model == E.SLIP_FIXED_BPS:
+        return price * bps * 1e-4
+    if model == E.SLIP_HALF_SPREAD:
+        if spread == spread:  # not NaN
+            return 0.5 * spread
+        return price * bps * 1e-4
+    if model == E.SLIP_VOL_SCALED:
+        return k_vol * sigma * price
+    # square-root impact; with no volume known, assume the order is the whole bar
+    if volume > 0.0:
+        part = abs(qty) * cs / volume
+    else:
+        part = 1.0
+    return k_impact * sigma * price * math.sqrt(part)
+
+
+# ----------------------------------------------------------------------------------------------
+# margin primitives
+# ----------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
+# the kernel
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True, error_model="numpy")
+def _add_order(orders, inst, qty, otype, limit, due, reason, decided):
+    for k in range(orders.shape[0]):
+        if orders[k, O_ACTIVE] == 0.0:
+            orders[k, O_ACTIVE] = 1.0
+            orders[k, O_INST] = inst
+            orders[k, O_QTY] = qty
+            orders[k, O_TYPE] = otype
+            orders[k, O_LIMIT] = limit
+            orders[k, O_DUE_BAR] = due
+            orders[k, O_REASON] = reason
+            orders[k, O_DECIDED_BAR] = decided
+            return k
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def _log_fill(
+    bl_i, bl_f, n, c, t, inst, qty, price, ref, fee, slip, reason, otype, decided, strike, expiry
+):
+    if n < bl_i.shape[1]:
+        bl_i[c, n, 0] = t
+        bl_i[c, n, 1] = inst
+        bl_i[c, n, 2] = reason
+        bl_i[c, n, 3] = otype
+        bl_i[c, n, 4] = decided
+        bl_f[c, n, 0] = qty
+        bl_f[c, n, 1] = price
+        bl_f[c, n, 2] = ref
+        bl_f[c, n, 3] = fee
+        bl_f[c, n, 4] = slip
+        bl_f[c, n, 5] = strike
+        bl_f[c, n, 6] = expiry
+    return n + 1
+
+
+@njit(cache=True, error_model="numpy")
+def initial_margin_ok_nb(
+    cash, pos, entry, slots, v, i, q, inst_kind, inst_venue, inst_cs, close, t, leverage
+):
+    """Whether venue ``v`` can afford the initial margin after trading ``q`` of instrument
+    ``i``: equity (at close, options at their last value) >= sum |notional| / leverage of its
+    perp positions after the trade. Trades that reduce exposure are always allowed."""
+    if abs(pos[i] + q) <= abs(pos[i]) or inst_kind[i] == E.SPOT:
+        return True
+    eq = cash[v]
+    im = 0.0
+    for j in range(pos.shape[0]):
+        if inst_venue[j] != v:
+            continue
+        p_j = pos[j] + q if j == i else pos[j]
+        if pos[j] != 0.0:
+            eq += unrealized_nb(inst_kind[j], inst_cs[j], pos[j], entry[j], close[j, t])
+        if p_j != 0.0 and inst_kind[j] != E.SPOT:
+            if inst_kind[j] == E.PERP_INVERSE:
+                im += abs(p_j) * inst_cs[j] / close[j, t] / leverage
+            else:
+                im += abs(p_j) * inst_cs[j] * close[j, t] / leverage
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+            eq += slots[k, SL_VALUE]
+    return eq >= im
+
+
+@njit(cache=True, error_model="numpy")
+def _market_fill_nb(cash, pos, entry, i, v, kind, cs, q, ref, spread, sigma, volume, p, fee_rate):
+    """A market order of ``q`` contracts filled at reference ``ref`` plus slippage.
+    Returns (exec price, fee, slippage cost), both costs >= 0 in venue currency."""
+    sl = slippage_nb(
+        int(p[E.P_SLIP_MODEL]),
+        q,
+        cs,
+        ref,
+        spread,
+        sigma,
+        volume,
+        p[E.P_SLIP_BPS],
+        p[E.P_SLIP_K],
+        p[E.P_IMPACT_K],
+    )
+    px = ref + sl if q > 0.0 else ref - sl
+    fee, _ = fill_nb(cash, pos, entry, i, v, kind, cs, q, px, fee_rate)
+    return px, fee, price_move_pnl_nb(kind, cs, q, ref, px)
+
+
+@njit(cache=True, error_model="numpy")
+def _close_slot_nb(slots, k, event, t, s, c, rl_i, rl_f, n_rl):
+    """Log a slot's end (expiry, early close, liquidation) and clear it. Returns the count."""
+    n_rl = _log_roll(rl_i, rl_f, n_rl, c, t, event, slots[k], s, slots[k, SL_VALUE])
+    for j in range(N_SLOT):
+        slots[k, j] = 0.0
+    return n_rl
+
+
+@njit(cache=True, error_model="numpy")
+def _log_roll(rl_i, rl_f, n, c, t, event, slot, s, cash_flow):
+    if n < rl_i.shape[1]:
+        rl_i[c, n, 0] = t
+        rl_i[c, n, 1] = event
+        rl_f[c, n, 0] = slot[SL_STRIKE]
+        rl_f[c, n, 1] = slot[SL_EXPIRY_NS]
+        rl_f[c, n, 2] = slot[SL_CALL_QTY]
+        rl_f[c, n, 3] = slot[SL_PUT_QTY]
+        rl_f[c, n, 4] = s
+        rl_f[c, n, 5] = cash_flow
+    return n + 1
+
+
+@njit(cache=True, error_model="numpy")
+def run_config_nb(
+    c,
+    # market
+    ts,
+    close,
+    open_,
+    high,
+    low,
+    volume,
+    spread,
+    mark,
+    index,
+    log_index,
+    sigma_bar,
+    inst_kind,
+    inst_venue,
+    inst_cs,
+    inst_lot,
+    inst_tick,
+    inst_und,
+    iv,
+    smile,
+    f_inst,
+    f_bar,
+    f_rate,
+    due_bar,
+    # venues
+    venue_fx_inst,
+    tier_floor,
+    tier_cap,
+    tier_mmr,
+    tier_amt,
+    # configuration
+    params,
+    vparams,
+    stride,
+    # scripted orders: rows sched_start[c]:sched_start[c+1] of (bar, inst, qty, type, limit)
+    sched_start,
+    sched_bar,
+    sched_inst,
+    sched_qty,
+    sched_type,
+    sched_limit,
+    # outputs
+    steps,
+    totals,
+    bl_i,
+    bl_f,
+    fl_i,
+    fl_f,
+    rl_i,
+    rl_f,
+    lq_i,
+    lq_f,
+):
+    """Simulate configuration ``c`` over all bars, writing its row of every output array.
+
+    Order within a timestamp: funding and expiries due now -> fills of resting and in-flight
+    orders -> strategy decides -> new orders enter the latency queue (those due now fill at
+    this bar's close) -> margin check and liquidation -> equity, identity check, record.
+
+    ``steps[c]`` has one column per ``stride`` bars (stride 1: every bar): equity and
+    instantaneous state at the block's last bar, flows summed over the block. Options are
+    revalued every bar when stride is 1, when any venue is coin-margined or options are short;
+    otherwise only where needed (record points, expiries, rolls, margin stress) - exact in
+    aggregate, and much faster (the delta is still computed every bar).
+    """
+    n_bars = ts.shape[0]
+    n_inst = close.shape[0]
+    n_ven = vparams.shape[1]
+    p = params[c]
+    record = steps.shape[2] > 0
+
+    cash = np.empty(n_ven)
+    for v in range(n_ven):
+        cash[v] = vparams[c, v, E.V_CAPITAL]
+    pos = np.zeros(n_inst)
+    entry = np.zeros(n_inst)
+    slots = np.zeros((MAX_SLOTS, N_SLOT))
+    orders = np.zeros((MAX_ORDERS, N_ORDER))
+    ven_eq = np.zeros(n_ven)  # venue equity at the previous equity point (venue currency)
+    ven_fx = np.ones(n_ven)  # conversion to USD, previous bar
+    fx_now = np.ones(n_ven)
+
+    strategy = int(p[E.P_STRATEGY])
+    hedge_inst = int(p[E.P_HEDGE_INST])
+    opt_inst = int(p[E.P_OPT_INST])
+    opt_venue = int(p[E.P_OPT_VENUE])
+    und = inst_und[opt_inst] if opt_inst >= 0 else 0
+    side = p[E.P_SIDE]
+    band = p[E.P_BAND]
+
+    coin_venue = False
+    for v in range(n_ven):
+        if venue_fx_inst[v] >= 0:
+            coin_venue = True
+    value_each_bar = stride == 1 or coin_venue or side < 0.0
+
+    # per-venue flows of one step (venue currency), zeroed every step
+    d_perp = np.zeros(n_ven)
+    d_opt = np.zeros(n_ven)
+    d_fund = np.zeros(n_ven)
+    d_fee = np.zeros(n_ven)
+    d_slip = np.zeros(n_ven)
+    # USD flows since the last record column / since the last equity point
+    r_flow = np.zeros(6)
+    e_flow = 0.0
+
+    n_live = 0  # active orders (in flight or resting)
+    n_rejected = 0
+    n_open_slots = 0
+    next_exp = np.inf  # earliest expiry of the open options, ns
+    roll_before = p[E.P_ROLL_BEFORE_NS]
+    sptr = sched_start[c]
+    s_end = sched_start[c + 1]
+    n_bl = 0
+    n_fl = 0
+    n_rl = 0
+    n_lq = 0
+    n_trades = 0
+    n_liq = 0
+    n_rolls = 0
+    failed_bar = -1
+    tot = np.zeros(7)  # perp, opt, funding, fees, slippage, fx, option fees
+    max_resid = 0.0
+    max_mr = 0.0
+    fptr = 0
+    n_f = f_bar.shape[0]
+    equity0 = 0.0
+    for v in range(n_ven):
+        fx0 = 1.0 if venue_fx_inst[v] < 0 else index[venue_fx_inst[v], 0]
+        equity0 += vparams[c, v, E.V_CAPITAL] * fx0
+        ven_eq[v] = vparams[c, v, E.V_CAPITAL]
+        ven_fx[v] = fx0
+    equity_prev = equity0
+    bars_run = 0
+    mr_block = 0.0
+    until_rec = stride  # bars left until the next record column
+
+    for t in range(n_bars):
+        t_ns = ts[t]
+        for v in range(n_ven):
+            d_perp[v] = 0.0
+            d_opt[v] = 0.0
+            d_fund[v] = 0.0
+            d_fee[v] = 0.0
+            d_slip[v] = 0.0
+
+        # ---- 0. mark-to-market of what was held over (t-1, t] --------------------------
+        if t > 0:
+            for i in range(n_inst):
+                if pos[i] != 0.0:
+                    d_perp[inst_venue[i]] += price_move_pnl_nb(
+                        inst_kind[i], inst_cs[i], pos[i], close[i, t - 1], close[i, t]
+                    )
+        opt_delta = 0.0
+        if n_open_slots > 0:
+            opt_delta = revalue_slots_nb(
+                slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, value_each_bar
+            )
+        s_opt = index[opt_inst, t] if opt_inst >= 0 else 0.0
+        vol_t = iv[und, t] if opt_inst >= 0 else 0.0
+
+        # ---- 1a. funding due now, on the position carried into this bar -----------------
+        while fptr < n_f and f_bar[fptr] <= t:
+            if f_bar[fptr] == t:
+                i = f_inst[fptr]
+                if pos[i] != 0.0:
+                    v = inst_venue[i]
+                    rec = fund_nb(
+                        cash, pos, i, v, inst_kind[i], inst_cs[i], mark[i, t], f_rate[fptr]
+                    )
+                    d_fund[v] += rec
+                    if n_fl < fl_i.shape[1]:
+                        fl_i[c, n_fl, 0] = t
+                        fl_i[c, n_fl, 1] = i
+                        fl_f[c, n_fl, 0] = pos[i]
+                        fl_f[c, n_fl, 1] = mark[i, t]
+                        fl_f[c, n_fl, 2] = f_rate[fptr]
+                        fl_f[c, n_fl, 3] = rec
+                    n_fl += 1
+            fptr += 1
+
+        # ---- 1b. expiries: cash-settle at intrinsic on the index -------------------------
+        if t_ns >= next_exp:
+            if not value_each_bar:
+                revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True)
+            for k in range(MAX_SLOTS):
+                if slots[k, SL_ACTIVE] != 0.0 and slots[k, SL_EXPIRY_NS] <= t_ns:
+                    cash[int(slots[k, SL_VENUE])] += slots[k, SL_VALUE]  # intrinsic
+                    n_rl = _close_slot_nb(
+                        slots,
+                        k,
+                        E.EV_EXPIRE,
+                        t,
+                        index[int(slots[k, SL_INST]), t],
+                        c,
+                        rl_i,
+                        rl_f,
+                        n_rl,
+                    )
+                    n_open_slots -= 1
+            next_exp = next_expiry_nb(slots)
+            opt_delta = slots_delta_nb(slots)
+
+        # ---- 2. fills of resting and in-flight orders ------------------------------------
+        for k in range(MAX_ORDERS if n_live > 0 else 0):
+            if orders[k, O_ACTIVE] == 0.0 or orders[k, O_DUE_BAR] > t:
+                continue
+            i = int(orders[k, O_INST])
+            q = orders[k, O_QTY]
+            v = inst_venue[i]
+            if orders[k, O_TYPE] == E.ORDER_LIMIT:
+                lim = orders[k, O_LIMIT]
+                # fills only when the price trades through the limit; no price improvement
+                if not ((q > 0.0 and low[i, t] < lim) or (q < 0.0 and high[i, t] > lim)):
+                    continue
+                fee, _ = fill_nb(
+                    cash,
+                    pos,
+                    entry,
+                    i,
+                    v,
+                    inst_kind[i],
+                    inst_cs[i],
+                    q,
+                    lim,
+                    vparams[c, v, E.V_MAKER],
+                )
+                d_fee[v] += fee
+                d_perp[v] += price_move_pnl_nb(inst_kind[i], inst_cs[i], q, lim, close[i, t])
+                n_bl = _log_fill(
+                    bl_i,
+                    bl_f,
+                    n_bl,
+                    c,
+                    t,
+                    i,
+                    q,
+                    lim,
+                    lim,
+                    fee,
+                    0.0,
+                    orders[k, O_REASON],
+                    E.ORDER_LIMIT,
+                    orders[k, O_DECIDED_BAR],
+                    0.0,
+                    0.0,
+                )
+            else:
+                if not initial_margin_ok_nb(
+                    cash,
+                    pos,
+                    entry,
+                    slots,
+                    v,
+                    i,
+                    q,
+                    inst_kind,
+                    inst_venue,
+                    inst_cs,
+                    close,
+                    t,
+                    vparams[c, v, E.V_LEVERAGE],
+                ):
+                    n_rejected += 1
+                    orders[k, O_ACTIVE] = 0.0
+                    n_live -= 1
+                    continue
+                px, fee, scost = _market_fill_nb(
+                    cash,
+                    pos,
+                    entry,
+                    i,
+                    v,
+                    inst_kind[i],
+                    inst_cs[i],
+                    q,
+                    close[i, t],
+                    spread[i, t],
+                    sigma_bar[i, t],
+                    volume[i, t],
+                    p,
+                    vparams[c, v, E.V_TAKER],
+                )
+                d_fee[v] += fee
+                d_slip[v] += scost
+                n_bl = _log_fill(
+                    bl_i,
+                    bl_f,
+                    n_bl,
+                    c,
+                    t,
+                    i,
+                    q,
+                    px,
+                    close[i, t],
+                    fee,
+                    scost,
+                    orders[k, O_REASON],
+                    E.ORDER_MARKET,
+                    orders[k, O_DECIDED_BAR],
+                    0.0,
+                    0.0,
+                )
+            n_trades += 1
+            orders[k, O_ACTIVE] = 0.0
+            n_live -= 1
+
+        # ---- 3. strategy decides ----------------------------------------------------------
+        # scripted orders (user-given or from a Python strategy) decided at this bar
+        while sptr < s_end and sched_bar[sptr] <= t:
+            if sched_bar[sptr] == t and failed_bar < 0:
+                otype = int(sched_type[sptr])
+                due = due_bar[t] if otype == E.ORDER_MARKET else t + 1
+                if (
+                    _add_order(
+                        orders,
+                        sched_inst[sptr],
+                        sched_qty[sptr],
+                        otype,
+                        sched_limit[sptr],
+                        due,
+                        E.R_USER,
+                        t,
+                    )
+                    >= 0
+                ):
+                    n_live += 1
+            sptr += 1
+        if strategy == E.STRAT_STRADDLE and failed_bar < 0:
+            if roll_before > 0.0 and next_exp - t_ns <= roll_before:  # roll early
+                if not value_each_bar:
+                    revalue_slots_nb(
+                        slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
+                    )
+                for k in range(MAX_SLOTS):
+                    if slots[k, SL_ACTIVE] != 0.0 and slots[k, SL_EXPIRY_NS] - t_ns <= roll_before:
+                        v = int(slots[k, SL_VENUE])
+                        fee = _option_fee(p[E.P_OPT_FEE], slots[k], s_opt, slots[k, SL_VALUE])
+                        cash[v] += slots[k, SL_VALUE] - fee
+                        d_fee[v] += fee
+                        tot[6] += fee
+                        n_rl = _close_slot_nb(slots, k, E.EV_CLOSE, t, s_opt, c, rl_i, rl_f, n_rl)
+                        n_open_slots -= 1
+                next_exp = next_expiry_nb(slots)
+                opt_delta = slots_delta_nb(slots)
+            if n_open_slots == 0 and t < n_bars - 1:
+                n_rolls += 1
+                kc = round_to_nb(s_opt * p[E.P_CALL_MONEYNESS], p[E.P_STRIKE_STEP])
+                kp = round_to_nb(s_opt * p[E.P_PUT_MONEYNESS], p[E.P_STRIKE_STEP])
+                qty = side * p[E.P_QTY]
+                lg = log_index[opt_inst, t]
+                if kc == kp:
+                    n_rl, f0 = _open_slot(
+                        slots,
+                        0,
+                        opt_venue,
+                        opt_inst,
+                        kc,
+                        t_ns,
+                        qty,
+                        qty,
+                        p,
+                        s_opt,
+                        lg,
+                        vol_t,
+                        smile[und, 0],
+                        smile[und, 1],
+                        cash,
+                        d_fee,
+                        t,
+                        c,
+                        rl_i,
+                        rl_f,
+                        n_rl,
+                    )
+                    tot[6] += f0
+                    n_open_slots = 1
+                else:
+                    n_rl, f0 = _open_slot(
+                        slots,
+                        0,
+                        opt_venue,
+                        opt_inst,
+                        kc,
+                        t_ns,
+                        qty,
+                        0.0,
+                        p,
+                        s_opt,
+                        lg,
+                        vol_t,
+                        smile[und, 0],
+                        smile[und, 1],
+                        cash,
+                        d_fee,
+                        t,
+                        c,
+                        rl_i,
+                        rl_f,
+                        n_rl,
+                    )
+                    n_rl, f1 = _open_slot(
+                        slots,
+                        1,
+                        opt_venue,
+                        opt_inst,
+                        kp,
+                        t_ns,
+                        0.0,
+                        qty,
+                        p,
+                        s_opt,
+                        lg,
+                        vol_t,
+                        smile[und, 0],
+                        smile[und, 1],
+                        cash,
+                        d_fee,
+                        t,
+                        c,
+                        rl_i,
+                        rl_f,
+                        n_rl,
+                    )
+                    tot[6] += f0 + f1
+                    n_open_slots = 2
+                next_exp = next_expiry_nb(slots)
+                opt_delta = slots_delta_nb(slots)
+            # delta-band hedge
+            if hedge_inst >= 0:
+                hp = close[hedge_inst, t]
+                net = opt_delta + _inst_delta(
+                    inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst], hp
+                )
+                # in-flight hedge orders count as already done; resting limits are replaced
+                for k in range(MAX_ORDERS if n_live > 0 else 0):
+                    if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == hedge_inst:
+                        if orders[k, O_TYPE] == E.ORDER_LIMIT:
+                            orders[k, O_ACTIVE] = 0.0
+                            n_live -= 1
+                        else:
+                            net += _inst_delta(
+                                inst_kind[hedge_inst], inst_cs[hedge_inst], orders[k, O_QTY], hp
+                            )
+                if abs(net) > band:
+                    want = -net
+                    if p[E.P_TARGET] == E.TARGET_EDGE:
+                        want = -(net - band) if net > 0.0 else -(net + band)
+                    q = round_to_nb(
+                        _delta_to_qty(inst_kind[hedge_inst], inst_cs[hedge_inst], want, hp),
+                        inst_lot[hedge_inst],
+                    )
+                    if q != 0.0:
+                        otype = int(p[E.P_ORDER_TYPE])
+                        lim = 0.0
+                        due = due_bar[t]
+                        if otype == E.ORDER_LIMIT:
+                            off = p[E.P_LIMIT_OFFSET]
+                            lim = round_to_nb(
+                                hp * (1.0 - off if q > 0.0 else 1.0 + off), inst_tick[hedge_inst]
+                            )
+                            due = t + 1
+                        if _add_order(orders, hedge_inst, q, otype, lim, due, E.R_HEDGE, t) >= 0:
+                            n_live += 1
+
+        # ---- 4. orders due now fill at this bar's close ----------------------------------
+        for k in range(MAX_ORDERS if n_live > 0 else 0):
+            if (
+                orders[k, O_ACTIVE] == 0.0
+                or orders[k, O_DUE_BAR] > t
+                or orders[k, O_TYPE] != E.ORDER_MARKET
+            ):
+                continue
+            i = int(orders[k, O_INST])
+            q = orders[k, O_QTY]
+            v = inst_venue[i]
+            if not initial_margin_ok_nb(
+                cash,
+                pos,
+                entry,
+                slots,
+                v,
+                i,
+                q,
+                inst_kind,
+                inst_venue,
+                inst_cs,
+                close,
+                t,
+                vparams[c, v, E.V_LEVERAGE],
+            ):
+                n_rejected += 1
+                orders[k, O_ACTIVE] = 0.0
+                n_live -= 1
+                continue
+            px, fee, scost = _market_fill_nb(
+                cash,
+                pos,
+                entry,
+                i,
+                v,
+                inst_kind[i],
+                inst_cs[i],
+                q,
+                close[i, t],
+                spread[i, t],
+                sigma_bar[i, t],
+                volume[i, t],
+                p,
+                vparams[c, v, E.V_TAKER],
+            )
+            d_fee[v] += fee
+            d_slip[v] += scost
+            n_bl = _log_fill(
+                bl_i,
+                bl_f,
+                n_bl,
+                c,
+                t,
+                i,
+                q,
+                px,
+                close[i, t],
+                fee,
+                scost,
+                orders[k, O_REASON],
+                E.ORDER_MARKET,
+                orders[k, O_DECIDED_BAR],
+                0.0,
+                0.0,
+            )
+            n_trades += 1
+            orders[k, O_ACTIVE] = 0.0
+            n_live -= 1
+
+        # ---- 5. margin check and liquidation ---------------------------------------------
+        mr_worst = 0.0
+        for v in range(n_ven):
+            eq_mark = cash[v]
+            worst_eq = cash[v]
+            maint = 0.0
+            for i in range(n_inst):
+                if inst_venue[i] != v or pos[i] == 0.0:
+                    continue
+                um = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], mark[i, t])
+                eq_mark += um
+                worst_eq += um
+                if inst_kind[i] != E.SPOT:
+                    # intrabar breach: the adverse extreme of the bar
+                    adverse = low[i, t] if pos[i] > 0.0 else high[i, t]
+                    worst_eq += (
+                        unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], adverse) - um
+                    )
+                    if inst_kind[i] == E.PERP_INVERSE:
+                        notional = abs(pos[i]) * inst_cs[i] / mark[i, t]
+                    else:
+                        notional = abs(pos[i]) * inst_cs[i] * mark[i, t]
+                    maint += maint_margin_nb(
+                        notional, tier_floor[v], tier_cap[v], tier_mmr[v], tier_amt[v]
+                    )
+            if maint <= 0.0 and not value_each_bar:
+                continue
+            if not value_each_bar and worst_eq >= maint:
+                # long options only (value >= 0): safe without valuing them; ratio is an
+                # upper bound until the next valuation point
+                mr = maint / worst_eq if worst_eq > 0.0 else np.inf
+                if mr > mr_worst:
+                    mr_worst = mr
+                continue
+            if not value_each_bar:
+                revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True)
+            for k in range(MAX_SLOTS):
+                if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+                    eq_mark += slots[k, SL_VALUE]
+                    worst_eq += slots[k, SL_VALUE]
+                    maint += _short_option_maint(slots[k], index[int(slots[k, SL_INST]), t])
+            if maint <= 0.0:
+                continue
+            mr = maint / eq_mark if eq_mark > 0.0 else np.inf
+            if mr > mr_worst:
+                mr_worst = mr
+            if eq_mark >= maint and worst_eq >= maint:
+                continue
+            # liquidate every position of the venue
+            n_liq += 1
+            for i in range(n_inst):
+                if inst_venue[i] != v or pos[i] == 0.0:
+                    continue
+                um = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], mark[i, t])
+                px = _liq_price(
+                    inst_kind[i],
+                    inst_cs[i],
+                    pos[i],
+                    entry[i],
+                    cash[v],
+                    eq_mark - um - cash[v],
+                    maint,
+                    tier_floor[v],
+                    tier_cap[v],
+                    tier_mmr[v],
+                    tier_amt[v],
+                    mark[i, t],
+                    open_[i, t],
+                    low[i, t],
+                    high[i, t],
+                )
+                q = -pos[i]
+                fee_liq = (
+                    abs(q)
+                    * inst_cs[i]
+                    * (px if inst_kind[i] != E.PERP_INVERSE else 1.0 / px)
+                    * vparams[c, v, E.V_LIQ_FEE]
+                )
+                fill_nb(cash, pos, entry, i, v, inst_kind[i], inst_cs[i], q, px, 0.0)
+                cash[v] -= fee_liq
+                d_fee[v] += fee_liq
+                d_perp[v] += price_move_pnl_nb(inst_kind[i], inst_cs[i], q, px, close[i, t])
+                n_bl = _log_fill(
+                    bl_i,
+                    bl_f,
+                    n_bl,
+                    c,
+                    t,
+                    i,
+                    q,
+                    px,
+                    close[i, t],
+                    fee_liq,
+                    0.0,
+                    E.R_LIQUIDATION,
+                    E.ORDER_MARKET,
+                    t,
+                    0.0,
+                    0.0,
+                )
+                n_trades += 1
+                if n_lq < lq_i.shape[1]:
+                    lq_i[c, n_lq, 0] = t
+                    lq_i[c, n_lq, 1] = v
+                    lq_i[c, n_lq, 2] = i
+                    lq_f[c, n_lq, 0] = q
+                    lq_f[c, n_lq, 1] = px
+                    lq_f[c, n_lq, 2] = fee_liq
+                    lq_f[c, n_lq, 3] = eq_mark
+                    lq_f[c, n_lq, 4] = maint
+                n_lq += 1
+            for k in range(MAX_SLOTS):
+                if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+                    cash[v] += slots[k, SL_VALUE]  # closed at model value
+                    n_rl = _close_slot_nb(
+                        slots,
+                        k,
+                        E.EV_LIQUIDATED,
+                        t,
+                        index[int(slots[k, SL_INST]), t],
+                        c,
+                        rl_i,
+                        rl_f,
+                        n_rl,
+                    )
+                    n_open_slots -= 1
+            next_exp = next_expiry_nb(slots)
+            for k in range(MAX_ORDERS if n_live > 0 else 0):
+                if orders[k, O_ACTIVE] != 0.0 and inst_venue[int(orders[k, O_INST])] == v:
+                    orders[k, O_ACTIVE] = 0.0
+                    n_live -= 1
+            if vparams[c, v, E.V_ON_LIQ] == 0.0 and failed_bar < 0:
+                failed_bar = t
+        if mr_worst > max_mr:
+            max_mr = mr_worst
+        if mr_worst > mr_block:
+            mr_block = mr_worst
+
+        # ---- 6. flows, equity and the accounting identity --------------------------------
+        fx_usd = 0.0
+        for v in range(n_ven):
+            fx = 1.0 if venue_fx_inst[v] < 0 else index[venue_fx_inst[v], t]
+            fx_now[v] = fx
+            r_flow[0] += d_perp[v] * fx
+            r_flow[1] += d_opt[v] * fx
+            r_flow[2] += d_fund[v] * fx
+            r_flow[3] += d_fee[v] * fx
+            r_flow[4] += d_slip[v] * fx
+            e_flow += (d_perp[v] + d_opt[v] + d_fund[v] - d_fee[v] - d_slip[v]) * fx
+        last = t == n_bars - 1 or failed_bar >= 0
+        until_rec -= 1
+        rec_point = last or until_rec == 0
+        if until_rec == 0:
+            until_rec = stride
+        if value_each_bar or rec_point:
+            if not value_each_bar:
+                for v in range(n_ven):
+                    d_opt[v] = 0.0  # already booked above
+                revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True)
+                # the revaluation's P&L joins this step's flows (USD venues only here)
+                for v in range(n_ven):
+                    r_flow[1] += d_opt[v]
+                    e_flow += d_opt[v]
+                    d_opt[v] = 0.0
+            equity = 0.0
+            opt_val = 0.0
+            for v in range(n_ven):
+                e_v = cash[v]
+                for i in range(n_inst):
+                    if inst_venue[i] == v and pos[i] != 0.0:
+                        e_v += unrealized_nb(
+                            inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t]
+                        )
+                for k in range(MAX_SLOTS):
+                    if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+                        e_v += slots[k, SL_VALUE]
+                        opt_val += slots[k, SL_VALUE] * fx_now[v]
+                # revaluation of coin balances held since the previous equity point
+                fx_usd += ven_eq[v] * (fx_now[v] - ven_fx[v])
+                ven_eq[v] = e_v
+                ven_fx[v] = fx_now[v]
+                equity += e_v * fx_now[v]
+            r_flow[5] += fx_usd
+            resid = equity - equity_prev - e_flow - fx_usd
+            if abs(resid) > max_resid:
+                max_resid = abs(resid)
+            equity_prev = equity
+            e_flow = 0.0
+            if rec_point:
+                for j in range(6):
+                    tot[j] += r_flow[j]
+                if record:
+                    col = t // stride
+                    od = 0.0
+                    for k in range(MAX_SLOTS):
+                        if slots[k, SL_ACTIVE] != 0.0:
+                            od += slots[k, SL_DELTA]
+                    hpos = pos[hedge_inst] if hedge_inst >= 0 else 0.0
+                    net = od
+                    if hedge_inst >= 0:
+                        net += _inst_delta(
+                            inst_kind[hedge_inst], inst_cs[hedge_inst], hpos, close[hedge_inst, t]
+                        )
+                    row = steps[c]
+                    row[E.S_EQUITY, col] = equity
+                    row[E.S_PERP_PNL, col] = r_flow[0]
+                    row[E.S_OPT_PNL, col] = r_flow[1]
+                    row[E.S_FUNDING, col] = r_flow[2]
+                    row[E.S_FEES, col] = r_flow[3]
+                    row[E.S_SLIPPAGE, col] = r_flow[4]
+                    row[E.S_FX, col] = r_flow[5]
+                    row[E.S_RESIDUAL, col] = resid
+                    row[E.S_NET_DELTA, col] = net
+                    row[E.S_HEDGE_POS, col] = hpos
+                    row[E.S_OPT_VALUE, col] = opt_val
+                    row[E.S_MARGIN_RATIO, col] = mr_block
+                    row[E.S_OPT_DELTA, col] = od
+                    row[E.S_IV, col] = vol_t
+                for j in range(6):
+                    r_flow[j] = 0.0
+                mr_block = 0.0
+        bars_run = t + 1
+        if failed_bar >= 0:
+            break
+
+    # after a failed (stopped) run the record stays flat: nothing is held any more
+    if record and bars_run < n_bars:
+        row = steps[c]
+        first = (bars_run - 1) // stride + 1
+        for col in range(first, row.shape[1]):
+            for j in range(row.shape[0]):
+                row[j, col] = 0.0
+            row[E.S_EQUITY, col] = equity_prev
+            tt = min(col * stride + stride - 1, n_bars - 1)
+            row[E.S_IV, col] = iv[und, tt] if opt_inst >= 0 else 0.0
+
+    tr = totals[c]
+    tr[E.T_PERP_PNL] = tot[0]
+    tr[E.T_OPT_PNL] = tot[1]
+    tr[E.T_FUNDING] = tot[2]
+    tr[E.T_FEES] = tot[3]
+    tr[E.T_SLIPPAGE] = tot[4]
+    tr[E.T_FX] = tot[5]
+    tr[E.T_N_TRADES] = n_trades
+    tr[E.T_N_LIQ] = n_liq
+    tr[E.T_FAILED_BAR] = failed_bar
+    tr[E.T_MAX_RESID] = max_resid
+    tr[E.T_EQUITY0] = equity0
+    tr[E.T_EQUITY_END] = equity_prev
+    tr[E.T_N_ROLLS] = n_rolls
+    tr[E.T_OPT_FEES] = tot[6]
+    tr[E.T_BLOTTER_N] = n_bl
+    tr[E.T_FUNDING_N] = n_fl
+    tr[E.T_ROLL_N] = n_rl
+    tr[E.T_LIQ_N] = n_lq
+    tr[E.T_BARS_RUN] = bars_run
+    tr[E.T_MAX_MARGIN_RATIO] = max_mr
+    tr[E.T_N_REJECTED] = n_rejected
+
+
+@njit(cache=True, error_model="numpy")
+def _inst_delta(kind, cs, qty, price):
+    """Delta (coin of the underlying, USD P&L) of ``qty`` contracts of an instrument."""
+    if kind == E.PERP_INVERSE:
+        return qty * cs / price
+    return qty * cs
+
+
+@njit(cache=True, error_model="numpy")
+def _delta_to_qty(kind, cs, delta, price):
+    if kind == E.PERP_INVERSE:
+        return delta * price / cs
+    return delta / cs
+
+
+@njit(cache=True, error_model="numpy")
+def _option_fee(rate, slot, s, value):
+    """Option trade fee: rate x underlying notional, capped at 12.5 % of the premium
+    (Deribit's rule), in the slot's settlement currency."""
+    if rate <= 0.0:
+        return 0.0
+    n = abs(slot[SL_CALL_QTY]) + abs(slot[SL_PUT_QTY])
+    fee = rate * n * (1.0 if slot[SL_SETTLE] == 1.0 else s)
+    cap = 0.125 * abs(value)
+    return fee if fee < cap else cap
+
+
+@njit(cache=True, error_model="numpy")
+def _short_option_maint(slot, s):
+    """Maintenance margin of the short legs of a slot, in the slot's venue currency.
+
+    Deribit-style: per short option 0.075 x underlying plus its mark value (long options carry
+    no margin: their premium was paid in full). Mixed-sign slots use the slot's net liability.
+    """
+    short = 0.0
+    if slot[SL_CALL_QTY] < 0.0:
+        short -= slot[SL_CALL_QTY]
+    if slot[SL_PUT_QTY] < 0.0:
+        short -= slot[SL_PUT_QTY]
+    if short == 0.0:
+        return 0.0
+    base = 0.075 * short if slot[SL_SETTLE] == 1.0 else 0.075 * short * s
+    liability = -slot[SL_VALUE] if slot[SL_VALUE] < 0.0 else 0.0
+    return base + liability
+
+
+@njit(cache=True, error_model="numpy")
+def _open_slot(
+    slots,
+    k,
+    venue,
+    inst,
+    strike,
+    t_ns,
+    call_qty,
+    put_qty,
+    p,
+    s,
+    log_s,
+    vol,
+    skew,
+    curv,
+    cash,
+    d_fee,
+    t,
+    c,
+    rl_i,
+    rl_f,
+    n_rl,
+):
+    """Buy (or sell) options into slot ``k`` at model value; pays premium and fee from cash.
+    Returns the roll-log count and the fee paid."""
+    slots[k, SL_ACTIVE] = 1.0
+    slots[k, SL_VENUE] = venue
+    slots[k, SL_INST] = inst
+    slots[k, SL_STRIKE] = strike
+    slots[k, SL_LOGK] = math.log(strike)
+    slots[k, SL_EXPIRY_NS] = t_ns + p[E.P_EXPIRY_NS]
+    slots[k, SL_CALL_QTY] = call_qty
+    slots[k, SL_PUT_QTY] = put_qty
+    slots[k, SL_SETTLE] = p[E.P_OPT_SETTLE]
+    slots[k, SL_MODEL] = p[E.P_MODEL]
+    slots[k, SL_RATE] = p[E.P_RATE]
+    slots[k, SL_CARRY] = p[E.P_CARRY]
+    slots[k, SL_OPEN_BAR] = t
+    val, dlt = slot_eval_nb(slots[k], t_ns, s, log_s, vol, skew, curv, True)
+    slots[k, SL_VALUE] = val
+    slots[k, SL_DELTA] = dlt
+    fee = _option_fee(p[E.P_OPT_FEE], slots[k], s, val)
+    cash[venue] -= val + fee
+    d_fee[venue] += fee
+    n_rl = _log_roll(rl_i, rl_f, n_rl, c, t, E.EV_OPEN, slots[k], s, -val)
+    return n_rl, fee
+
+
+@njit(cache=True, error_model="numpy")
+def _liq_price(
+    kind,
+    cs,
+    pos,
+    entry,
+    wallet,
+    other_upnl,
+    maint_total,
+    t_floor,
+    t_cap,
+    t_mmr,
+    t_amt,
+    mark,
+    open_,
+    low,
+    high,
+):
+    """Price at which a breached position is liquidated inside the bar.
+
+    The exchanges' published liquidation-price formula (Binance one-way, cross form: everything
+    else on the venue - other unrealised P&L, option value, other maintenance - held fixed; see
+    :mod:`gammaperp.engine.margin`). If the bar opened beyond that price the fill is at the open
+    (a gap); the result is kept inside [low, high] of the bar.
+    """
+    size = abs(pos)
+    sd = 1.0 if pos > 0.0 else -1.0
+    if kind == E.PERP_INVERSE:
+        own = maint_margin_nb(size * cs / mark, t_floor, t_cap, t_mmr, t_amt)
+        lp = liquidation_price_inverse_nb(
+            sd,
+            size * cs,
+            entry,
+            wallet,
+            maint_total - own,
+            other_upnl,
+            t_floor,
+            t_cap,
+            t_mmr,
+            t_amt,
+        )
+    elif kind == E.PERP_LINEAR:
+        own = maint_margin_nb(size * cs * mark, t_floor, t_cap, t_mmr, t_amt)
+        lp = liquidation_price_linear_nb(
+            sd,
+            size * cs,
+            entry,
+            wallet,
+            maint_total - own,
+            other_upnl,
+            t_floor,
+            t_cap,
+            t_mmr,
+            t_amt,
+        )
+    else:
+        lp = mark
+    if not (lp > 0.0) or lp != lp or lp == np.inf:
+        lp = mark
+    if pos > 0.0:
+        lp = min(lp, open_)
+    else:
+        lp = max(lp, open_)
+    return min(max(lp, low), high)

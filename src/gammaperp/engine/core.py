@@ -1,0 +1,535 @@
+"""Python driver of the kernel: turns a :class:`Market` plus specs into flat arrays, runs one
+configuration or a batch (one compiled pass, configurations in parallel), and wraps the output
+in :class:`gammaperp.results.Result` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numba import njit, prange
+
+from gammaperp.engine import enums as E
+from gammaperp.engine._nb import run_config_nb
+from gammaperp.engine.margin import get_tiers
+from gammaperp.engine.specs import ExecutionSpec, RunSpec, StraddleSpec, VenueSpec
+from gammaperp.errors import EngineError
+from gammaperp.market.model import Market
+
+NS_PER_DAY = 86_400 * 10**9
+
+# blotter / ledger record widths (int part, float part)
+BL_I, BL_F = 5, 7
+FL_I, FL_F = 2, 4
+RL_I, RL_F = 2, 6
+LQ_I, LQ_F = 3, 5
+
+
+@njit(cache=True, parallel=True)
+def _run_batch_nb(
+    ts,
+    close,
+    open_,
+    high,
+    low,
+    volume,
+    spread,
+    mark,
+    index,
+    log_index,
+    sigma_bar,
+    inst_kind,
+    inst_venue,
+    inst_cs,
+    inst_lot,
+    inst_tick,
+    inst_und,
+    iv,
+    smile,
+    f_inst,
+    f_bar,
+    f_rate,
+    due_bar,
+    venue_fx_inst,
+    tier_floor,
+    tier_cap,
+    tier_mmr,
+    tier_amt,
+    params,
+    vparams,
+    stride,
+    sched_start,
+    sched_bar,
+    sched_inst,
+    sched_qty,
+    sched_type,
+    sched_limit,
+    steps,
+    totals,
+    bl_i,
+    bl_f,
+    fl_i,
+    fl_f,
+    rl_i,
+    rl_f,
+    lq_i,
+    lq_f,
+):  # pragma: no cover - compiled
+    for c in prange(params.shape[0]):
+        run_config_nb(
+            c,
+            ts,
+            close,
+            open_,
+            high,
+            low,
+            volume,
+            spread,
+            mark,
+            index,
+            log_index,
+            sigma_bar,
+            inst_kind,
+            inst_venue,
+            inst_cs,
+            inst_lot,
+            inst_tick,
+            inst_und,
+            iv,
+            smile,
+            f_inst,
+            f_bar,
+            f_rate,
+            due_bar,
+            venue_fx_inst,
+            tier_floor,
+            tier_cap,
+            tier_mmr,
+            tier_amt,
+            params,
+            vparams,
+            stride,
+            sched_start,
+            sched_bar,
+            sched_inst,
+            sched_qty,
+            sched_type,
+            sched_limit,
+            steps,
+            totals,
+            bl_i,
+            bl_f,
+            fl_i,
+            fl_f,
+            rl_i,
+            rl_f,
+            lq_i,
+            lq_f,
+        )
+
+
+@dataclass(frozen=True)
+class KernelMarket:
+    """The market-side arrays every configuration of a batch shares."""
+
+    arrays: tuple
+    venue_names: tuple[str, ...]
+    inst_venue: np.ndarray
+    venue_fx_inst: np.ndarray
+    tiers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def trailing_sigma(close: np.ndarray, window: int) -> np.ndarray:
+    """Trailing standard deviation of 1-bar log returns over ``window`` bars, per row.
+
+    Uses only returns up to and including the current bar (no look-ahead). The first bars use
+    the returns available so far (0 before the second bar).
+    """
+    k, n = close.shape
+    out = np.zeros((k, n))
+    r = np.zeros((k, n))
+    r[:, 1:] = np.diff(np.log(close), axis=1)
+    c1 = np.cumsum(r, axis=1)
+    c2 = np.cumsum(r * r, axis=1)
+    idx = np.arange(n)
+    lo = np.maximum(idx - window, 0)
+    cnt = (idx - lo).astype(np.float64)
+    s1 = c1 - np.where(lo > 0, c1[:, np.maximum(lo, 0)], 0.0)
+    s2 = c2 - np.where(lo > 0, c2[:, np.maximum(lo, 0)], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (s2 - s1 * s1 / np.maximum(cnt, 1)) / np.maximum(cnt - 1, 1)
+    out[:, 2:] = np.sqrt(np.maximum(var[:, 2:], 0.0))
+    return out
+
+
+def latency_due_bars(market: Market, execution: ExecutionSpec, sigma: np.ndarray) -> np.ndarray:
+    """Bar at which an order decided at each bar fills: first ``ts >= ts[t] + latency``.
+
+    Constant latency, or lognormal around ``latency_ms`` (median) widened in volatile bars by
+    ``1 + widening * max(0, sigma_bar / median(sigma_bar) - 1)``; seeded by ``execution.seed``.
+    Orders whose fill time falls after the last bar never fill.
+    """
+    ts = market.ts
+    n = ts.shape[0]
+    base_ns = execution.latency_ms * 1e6
+    if base_ns == 0.0:
+        return np.arange(n, dtype=np.int64)
+    if execution.latency == "constant":
+        delay = np.full(n, base_ns)
+    else:
+        rng = np.random.default_rng(execution.seed)
+        z = rng.standard_normal(n)
+        delay = base_ns * np.exp(execution.latency_sigma * z)
+        if execution.latency_vol_widening > 0.0:
+            s = sigma[0]
+            ref = float(np.median(s[s > 0])) if (s > 0).any() else 0.0
+            if ref > 0.0:
+                ratio = np.maximum(s / ref - 1.0, 0.0)
+                delay = delay * (1.0 + execution.latency_vol_widening * ratio)
+    due = np.searchsorted(ts, ts + np.ceil(delay).astype(np.int64), side="left")
+    return due.astype(np.int64)
+
+
+def _venue_setup(market: Market, venues: Sequence[VenueSpec]):
+    names = tuple(v.name for v in venues)
+    if len(set(names)) != len(names):
+        raise EngineError(f"venue names must be unique, got {list(names)}")
+    inst_venue = np.empty(market.n_instruments, dtype=np.int64)
+    for i, inst in enumerate(market.instruments):
+        if inst.venue not in names:
+            raise EngineError(
+                f"market instrument {inst.venue}:{inst.name} is on venue {inst.venue!r}, "
+                f"which the config does not define (venues: {list(names)})"
+            )
+        inst_venue[i] = names.index(inst.venue)
+    fx = np.full(len(venues), -1, dtype=np.int64)
+    for v in range(len(venues)):
+        kinds = {market.instruments[i].kind for i in np.flatnonzero(inst_venue == v)}
+        if "perp_inverse" in kinds:
+            if kinds - {"perp_inverse"}:
+                raise EngineError(
+                    f"venue {names[v]!r} mixes coin-margined (inverse) and USD instruments; "
+                    "put them on separate venues"
+                )
+            fx[v] = int(np.flatnonzero(inst_venue == v)[0])
+    tables = [get_tiers(v.tiers, v.flat_mmr) for v in venues]
+    nb = max(len(t.mmr) for t in tables)
+    arrs = []
+    for field_name in ("notional_floor", "notional_cap", "mmr", "maint_amount"):
+        a = np.empty((len(venues), nb))
+        for j, t in enumerate(tables):
+            col = np.asarray(getattr(t, field_name), dtype=np.float64)
+            a[j, : col.size] = col
+            a[j, col.size :] = col[-1]  # pad by repeating the last bracket
+        arrs.append(a)
+    return names, inst_venue, fx, tuple(arrs)
+
+
+def kernel_market(
+    market: Market,
+    venues: Sequence[VenueSpec],
+    execution: ExecutionSpec,
+    *,
+    need_sigma: bool = True,
+) -> KernelMarket:
+    """Market-side arrays shared by a batch (trailing sigma only when a model uses it)."""
+    names, inst_venue, fx, tiers = _venue_setup(market, venues)
+    if need_sigma:
+        sigma = trailing_sigma(market.close, execution.sigma_window)
+    else:
+        sigma = np.zeros_like(market.close)
+    due = latency_due_bars(market, execution, sigma)
+    log_index = np.log(market.index)
+    kinds = np.array([i.kind_code for i in market.instruments], dtype=np.int64)
+    cs = np.array([i.contract_size for i in market.instruments], dtype=np.float64)
+    lot = np.array([i.lot_size for i in market.instruments], dtype=np.float64)
+    tick = np.array([i.tick_size for i in market.instruments], dtype=np.float64)
+    arrays = (
+        market.ts,
+        market.close,
+        market.open,
+        market.high,
+        market.low,
+        market.volume,
+        market.spread,
+        market.mark,
+        market.index,
+        log_index,
+        sigma,
+        kinds,
+        inst_venue,
+        cs,
+        lot,
+        tick,
+        market.inst_underlying,
+        market.iv,
+        market.smile,
+        market.funding_inst,
+        market.funding_bar,
+        market.funding_rate,
+        due,
+    )
+    return KernelMarket(arrays, names, inst_venue, fx, tiers)
+
+
+def strategy_params(market: Market, venues: Sequence[VenueSpec], spec: RunSpec) -> np.ndarray:
+    """One row of the configuration matrix (see :mod:`gammaperp.engine.enums`)."""
+    p = np.zeros(E.N_PARAMS)
+    ex = spec.execution
+    p[E.P_SLIP_MODEL] = E.SLIPPAGE_MODELS[ex.slippage]
+    p[E.P_SLIP_BPS] = ex.slippage_bps
+    p[E.P_SLIP_K] = ex.vol_k
+    p[E.P_IMPACT_K] = ex.impact_k
+    p[E.P_HEDGE_INST] = -1
+    p[E.P_OPT_INST] = -1
+    st = spec.strategy
+    if st is None:
+        p[E.P_STRATEGY] = E.STRAT_NONE
+        return p
+    if not isinstance(st, StraddleSpec):
+        raise EngineError(f"unsupported strategy spec {type(st).__name__}")
+    names = [v.name for v in venues]
+    oi = market.instrument_index(st.instrument)
+    inst = market.instruments[oi]
+    u = int(market.inst_underlying[oi])
+    if not np.isfinite(market.iv[u]).all():
+        raise EngineError(
+            f"options on {inst.underlying} need an implied-vol series: market.iv has none "
+            f"(set a constant iv or load an IV file)"
+        )
+    ov = st.venue or inst.venue
+    if ov not in names:
+        raise EngineError(f"strategy.venue {ov!r} is not a configured venue ({names})")
+    p[E.P_STRATEGY] = E.STRAT_STRADDLE
+    p[E.P_SIDE] = st.side
+    p[E.P_QTY] = st.quantity
+    p[E.P_EXPIRY_NS] = st.expiry_days * NS_PER_DAY
+    p[E.P_ROLL_BEFORE_NS] = st.roll_days_before * NS_PER_DAY
+    p[E.P_CALL_MONEYNESS] = st.call_moneyness
+    p[E.P_PUT_MONEYNESS] = st.put_moneyness
+    p[E.P_STRIKE_STEP] = st.strike_step
+    p[E.P_OPT_SETTLE] = 1.0 if st.settlement == "inverse" else 0.0
+    p[E.P_OPT_FEE] = st.option_fee
+    p[E.P_MODEL] = 1.0 if st.model == "black76" else 0.0
+    p[E.P_RATE] = st.rate
+    p[E.P_CARRY] = st.carry
+    p[E.P_OPT_VENUE] = names.index(ov)
+    p[E.P_OPT_INST] = oi
+    coin = _venue_is_coin(market, venues, names.index(ov))
+    if st.settlement == "linear" and coin:
+        raise EngineError(f"linear (USD) options cannot sit on coin-margined venue {ov!r}")
+    if st.settlement == "inverse" and not coin:
+        raise EngineError(
+            f"coin-settled (inverse) options need a coin-margined venue, but venue {ov!r} "
+            "settles in USD: use option_settlement = 'linear' there, or hold the options on "
+            "a venue whose perp is inverse (contract_type = 'inverse')"
+        )
+    if st.hedge_instrument is not None:
+        hi = market.instrument_index(st.hedge_instrument, st.hedge_venue)
+        if market.inst_underlying[hi] != u:
+            raise EngineError(
+                f"hedge instrument {st.hedge_instrument!r} has underlying "
+                f"{market.instruments[hi].underlying}, the options are on {inst.underlying}"
+            )
+        p[E.P_HEDGE_INST] = hi
+    p[E.P_BAND] = st.band
+    p[E.P_TARGET] = E.TARGET_EDGE if st.target == "edge" else E.TARGET_ZERO
+    p[E.P_ORDER_TYPE] = E.ORDER_LIMIT if st.order_type == "limit" else E.ORDER_MARKET
+    p[E.P_LIMIT_OFFSET] = st.limit_offset
+    return p
+
+
+def _venue_is_coin(market: Market, venues: Sequence[VenueSpec], v: int) -> bool:
+    names = [x.name for x in venues]
+    return any(i.kind == "perp_inverse" and names.index(i.venue) == v for i in market.instruments)
+
+
+def venue_params(venues: Sequence[VenueSpec]) -> np.ndarray:
+    vp = np.zeros((len(venues), E.N_VENUE_PARAMS))
+    for j, v in enumerate(venues):
+        vp[j, E.V_TAKER] = v.taker_fee
+        vp[j, E.V_MAKER] = v.maker_fee
+        vp[j, E.V_LEVERAGE] = v.leverage
+        vp[j, E.V_CAPITAL] = v.capital
+        vp[j, E.V_LIQ_FEE] = v.liquidation_fee
+        vp[j, E.V_ON_LIQ] = 1.0 if v.on_liquidation == "continue" else 0.0
+        vp[j, E.V_ISOLATED] = 1.0 if v.margin_mode == "isolated" else 0.0
+    return vp
+
+
+def scheduled_orders(market: Market, specs: Sequence[RunSpec]) -> tuple[np.ndarray, ...]:
+    """Concatenate each spec's scripted orders into flat arrays with per-config offsets."""
+    starts = [0]
+    cols: list[list[np.ndarray]] = [[], [], [], [], []]
+    for s in specs:
+        o = s.orders
+        if o is None:
+            starts.append(starts[-1])
+            continue
+        bar = np.asarray(o.bar, dtype=np.int64)
+        n = bar.shape[0]
+        inst = np.array(
+            [market.instrument_index(x) if isinstance(x, str) else int(x) for x in o.instrument],
+            dtype=np.int64,
+        ).reshape(n)
+        qty = np.asarray(o.qty, dtype=np.float64).reshape(n)
+        typ = np.array(
+            [
+                E.ORDER_LIMIT if x == "limit" else E.ORDER_MARKET
+                for x in (o.order_type if o.order_type is not None else ["market"] * n)
+            ],
+            dtype=np.int64,
+        ).reshape(n)
+        lim = np.zeros(n) if o.limit is None else np.asarray(o.limit, dtype=np.float64).reshape(n)
+        if n:
+            if (bar < 0).any() or (bar >= market.n_bars).any():
+                i = int(np.argmax((bar < 0) | (bar >= market.n_bars)))
+                raise EngineError(f"orders row {i}: bar {bar[i]} outside 0..{market.n_bars - 1}")
+            if (np.diff(bar) < 0).any():
+                i = int(np.argmax(np.diff(bar) < 0)) + 1
+                raise EngineError(f"orders row {i}: bars must be sorted ascending")
+            if (qty == 0).any() or not np.isfinite(qty).all():
+                i = int(np.argmax((qty == 0) | ~np.isfinite(qty)))
+                raise EngineError(f"orders row {i}: qty must be finite and non-zero")
+            bad = (typ == E.ORDER_LIMIT) & ~(lim > 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise EngineError(f"orders row {i}: a limit order needs a positive limit price")
+        for j, arr in enumerate((bar, inst, qty, typ, lim)):
+            cols[j].append(arr)
+        starts.append(starts[-1] + n)
+    out = [np.asarray(starts, dtype=np.int64)]
+    for j, dt in enumerate((np.int64, np.int64, np.float64, np.int64, np.float64)):
+        out.append(np.concatenate(cols[j]).astype(dt) if cols[j] else np.zeros(0, dt))
+    return tuple(out)
+
+
+@dataclass
+class BatchOutput:
+    """Raw kernel output for a batch (one row per configuration)."""
+
+    steps: np.ndarray
+    totals: np.ndarray
+    blotter: tuple[np.ndarray, np.ndarray]
+    funding: tuple[np.ndarray, np.ndarray]
+    rolls: tuple[np.ndarray, np.ndarray]
+    liquidations: tuple[np.ndarray, np.ndarray]
+
+
+def run_kernel(
+    market: Market,
+    specs: Sequence[RunSpec],
+    *,
+    record: Literal["full", "summary"] = "full",
+    parallel: bool | None = None,
+    capacity: int | None = None,
+    stride: int | None = None,
+) -> tuple[KernelMarket, BatchOutput, int]:
+    """Run every spec over ``market`` in one compiled pass; returns the raw arrays.
+
+    ``record="full"`` keeps every step (stride 1), the blotter and every ledger.
+    ``record="summary"`` keeps totals plus one equity column per ``stride`` bars (default: one
+    per day), no blotter: the mode for large sweeps. Returns ``(market arrays, output,
+    stride)``.
+
+    All specs of a batch must share venues (names and order) and execution timing (latency and
+    the sigma window): those shape market-side arrays. Strategy, hedge, fee, capital and
+    slippage parameters may differ per spec (they are configuration columns).
+    """
+    if not specs:
+        raise EngineError("no configurations to run")
+    first = specs[0]
+    for s in specs[1:]:
+        if tuple(v.name for v in s.venues) != tuple(v.name for v in first.venues):
+            raise EngineError("all configurations of a batch must use the same venues")
+        a, b = s.execution, first.execution
+        if (
+            a.latency,
+            a.latency_ms,
+            a.latency_sigma,
+            a.latency_vol_widening,
+            a.sigma_window,
+            a.seed,
+        ) != (
+            b.latency,
+            b.latency_ms,
+            b.latency_sigma,
+            b.latency_vol_widening,
+            b.sigma_window,
+            b.seed,
+        ):
+            raise EngineError("all configurations of a batch must share latency settings")
+    need_sigma = (
+        any(s.execution.slippage in ("vol_scaled", "sqrt_impact") for s in specs)
+        or first.execution.latency_vol_widening > 0
+    )
+    km = kernel_market(market, first.venues, first.execution, need_sigma=need_sigma)
+    params = np.stack([strategy_params(market, s.venues, s) for s in specs])
+    vparams = np.stack([venue_params(s.venues) for s in specs])
+    n_cfg = len(specs)
+    n = market.n_bars
+    sched = scheduled_orders(market, specs)
+    full = record == "full"
+    if record not in ("full", "summary"):
+        raise EngineError(f"record must be 'full' or 'summary', got {record!r}")
+    if full:
+        stride = 1
+    elif stride is None:
+        bar_s = market.bar_seconds
+        stride = max(1, round(86_400 / bar_s)) if np.isfinite(bar_s) and bar_s > 0 else 1
+    if stride < 1:
+        raise EngineError(f"stride must be >= 1, got {stride}")
+    n_rec = (n + stride - 1) // stride
+    cap = capacity if capacity is not None else (max(1024, n // 4) if full else 0)
+    n_funding = int(market.funding_bar.shape[0]) if full else 0
+    cap_roll = max(64, 4 * n // 1440 + 64) if full else 0
+    lq_cap = 64 if full else 0
+    if parallel is None:
+        parallel = n_cfg > 1
+    while True:
+        steps = np.zeros((n_cfg, E.N_STEP, n_rec))
+        totals = np.zeros((n_cfg, E.N_TOTALS))
+        bl = (np.zeros((n_cfg, cap, BL_I), np.int64), np.zeros((n_cfg, cap, BL_F)))
+        fl = (np.zeros((n_cfg, n_funding, FL_I), np.int64), np.zeros((n_cfg, n_funding, FL_F)))
+        rl = (np.zeros((n_cfg, cap_roll, RL_I), np.int64), np.zeros((n_cfg, cap_roll, RL_F)))
+        lq = (np.zeros((n_cfg, lq_cap, LQ_I), np.int64), np.zeros((n_cfg, lq_cap, LQ_F)))
+        args = (
+            *km.arrays,
+            km.venue_fx_inst,
+            *km.tiers,
+            params,
+            vparams,
+            stride,
+            *sched,
+            steps,
+            totals,
+            bl[0],
+            bl[1],
+            fl[0],
+            fl[1],
+            rl[0],
+            rl[1],
+            lq[0],
+            lq[1],
+        )
+        if parallel:
+            _run_batch_nb(*args)
+        else:
+            for c in range(n_cfg):
+                run_config_nb(c, *args)
+        if not full:
+            break
+        over = (
+            (totals[:, E.T_BLOTTER_N] > cap).any()
+            or (totals[:, E.T_ROLL_N] > cap_roll).any()
+            or (totals[:, E.T_LIQ_N] > lq_cap).any()
+        )
+        if not over:
+            break
+        cap = int(max(cap, totals[:, E.T_BLOTTER_N].max())) + 1
+        cap_roll = int(max(cap_roll, totals[:, E.T_ROLL_N].max())) + 1
+        lq_cap = int(max(lq_cap, totals[:, E.T_LIQ_N].max())) + 1
+    return km, BatchOutput(steps, totals, bl, fl, rl, lq), stride

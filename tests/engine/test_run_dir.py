@@ -1,0 +1,63 @@
+"""Run directories are written atomically and reproduce exactly."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from gammaperp.api import run
+from gammaperp.errors import GammaperpError
+from gammaperp.results.result import Result
+
+CFG = {"name": "t", "market": {"bars": 3_000}, "seed": 11}
+
+
+def test_run_dir_contents_and_reproducibility(tmp_path):
+    a = run(CFG, out=tmp_path / "a")
+    b = run(CFG, out=tmp_path / "b")
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == [
+        "assumptions.json",
+        "config.json",
+        "equity.parquet",
+        "funding.parquet",
+        "liquidations.parquet",
+        "market.json",
+        "rolls.parquet",
+        "summary.json",
+        "trades.parquet",
+    ]
+    s = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert s == json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert s["total_pnl"] == pytest.approx(a.summary["total_pnl"], abs=0)
+    eq = pd.read_parquet(tmp_path / "a" / "equity.parquet")
+    pd.testing.assert_frame_equal(eq, pd.read_parquet(tmp_path / "b" / "equity.parquet"))
+    assert str(eq.index.tz) == "UTC"
+    m = json.loads((tmp_path / "a" / "market.json").read_text())
+    assert len(m["fingerprint"]) == 64
+    assert m["fingerprint"] == b.market.fingerprint()
+    cfg = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert cfg["seed"] == 11 and cfg["name"] == "t"
+    # a different seed gives a different market and result
+    c = run({**CFG, "seed": 12})
+    assert c.market.fingerprint() != a.market.fingerprint()
+
+
+def test_existing_dir_is_not_overwritten(tmp_path):
+    run(CFG, out=tmp_path / "r")
+    with pytest.raises(GammaperpError, match="already exists"):
+        run(CFG, out=tmp_path / "r")
+
+
+def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
+    res = run(CFG)
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Result, "rolls", property(boom))
+    with pytest.raises(OSError, match="disk full"):
+        res.save(tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
