@@ -84,15 +84,126 @@ def build_market(cfg: ExperimentConfig) -> Market:
         )
         meta = {"source": f"synthetic:{m.preset}", "synthetic_fingerprint": syn.fingerprint()}
         return market_from_series(syn.ohlcv, insts, syn.funding, syn.iv, meta=meta, **common)
-    ohlcv, funding, iv = load_files(cfg)
-    meta = {"source": f"files:{Path(str(m.ohlcv)).name}"}
+    if m.source == "store":
+        ohlcv, funding, iv, meta = load_store(cfg)
+    else:
+        ohlcv, funding, iv = load_files(cfg)
+        meta = {"source": f"files:{Path(str(m.ohlcv)).name}"}
+        if m.window is not None:
+            ohlcv, funding, iv = (_trim(x, *_window_span(m.window)) for x in (ohlcv, funding, iv))
+            meta["window"] = m.window
     return market_from_series(ohlcv, insts, funding, iv, meta=meta, **common)
+
+
+def _window_span(name: str):
+    from gammaperp.data.windows import get_window
+
+    w = get_window(name)
+    return w.start, w.end
+
+
+def _trim(series, start, end):
+    """Rows of ``series`` with ``start <= ts < end`` (None passes through)."""
+    if series is None:
+        return None
+    from dataclasses import replace
+
+    f = series.frame
+    sub = f[(f.index >= start) & (f.index < end)]
+    if series.kind == "ohlcv" and len(sub) < 2:
+        raise DataError(
+            f"{series.source or series.key}: fewer than 2 bars between {start} and {end}"
+        )
+    return replace(series, frame=sub)
+
+
+def load_store(cfg: ExperimentConfig):
+    """Bars, funding and IV for ``market.symbol`` from the data store (``GAMMAPERP_HOME``).
+
+    With ``market.window`` the window is resolved against what is stored (best bar size and
+    coverage, funding and IV coverage); whatever is missing is said in the error or recorded in
+    the market's metadata. Without a window the span is ``market.start`` plus ``market.bars``.
+    """
+    import pandas as pd
+
+    from gammaperp.data.store import Store
+    from gammaperp.data.windows import resolve
+
+    m = cfg.market
+    store = Store()
+    meta: dict[str, Any] = {"source": f"store:{m.symbol}"}
+    if m.window is not None:
+        res = resolve(m.window, store, symbol=m.symbol)
+        if res.best is None:
+            raise DataError(
+                f"window {m.window!r}: no stored {m.symbol} bars cover it: "
+                + "; ".join(res.statements)
+            )
+        best = res.best
+        start, end = res.window.start, res.window.end
+        ohlcv = store.get(
+            best.symbol,
+            venue=best.venue,
+            market=best.market,
+            kind="ohlcv",
+            bar=best.bar_seconds,
+            start=start,
+            end=end,
+        )
+        funding = _best_stored(store, res.funding, "funding", start, end)
+        iv = None
+        if m.iv_constant is None:
+            # IV is as-of (no look-ahead): read from one day before the window
+            iv = _best_stored(store, res.iv, "iv", start - pd.Timedelta(days=2), end)
+        meta.update({"window": m.window, "coverage": "; ".join(res.statements)})
+        return _apply_gap_policy(ohlcv, m.gap_policy), funding, iv, meta
+    start = pd.Timestamp(m.start)
+    end = start + pd.Timedelta(seconds=m.bar_seconds * m.bars)
+    row = store.resolve(m.symbol, kind="ohlcv", bar=m.bar_seconds)
+    ohlcv = store.get(
+        row["symbol"],
+        venue=row["venue"],
+        market=row["market"],
+        kind="ohlcv",
+        bar=m.bar_seconds,
+        start=start,
+        end=end,
+    )
+    if len(ohlcv) < 2:
+        raise DataError(f"store has fewer than 2 {m.symbol} bars from {start} to {end}")
+    ohlcv = _apply_gap_policy(ohlcv, m.gap_policy)
+    funding = _first_or_none(store, m.symbol, "funding", start, end)
+    iv = None
+    if m.iv_constant is None:
+        iv = _first_or_none(store, _base(m.symbol), "iv", start - pd.Timedelta(days=2), end)
+    return ohlcv, funding, iv, meta
+
+
+def _base(symbol: str) -> str:
+    return underlying_of(symbol)
+
+
+def _best_stored(store, coverages, kind, start, end):
+    """The best-covering stored series of ``kind`` (or None), restricted to the span."""
+    if not coverages:
+        return None
+    c = max(coverages, key=lambda x: x.present / max(x.expected, 1))
+    return store.get(c.symbol, venue=c.venue, market=c.market, kind=kind, start=start, end=end)
+
+
+def _first_or_none(store, symbol, kind, start, end):
+    rows = store.find(symbol, kind=kind)
+    if not rows:
+        return None
+    r = rows[0]
+    return store.get(
+        r["symbol"], venue=r["venue"], market=r["market"], kind=kind, start=start, end=end
+    )
 
 
 def load_files(cfg: ExperimentConfig):
     """Load and validate the data files a config names (``market.ohlcv/funding/iv``)."""
     from gammaperp.data.loaders import load
-    from gammaperp.data.validate import validate
 
     m = cfg.market
 
@@ -112,12 +223,24 @@ def load_files(cfg: ExperimentConfig):
     ohlcv = one(m.ohlcv, "ohlcv")
     if ohlcv is None:
         raise ConfigError("market.ohlcv: required when market.source = 'files'")
-    report = validate(ohlcv, gap_policy=m.gap_policy)
-    report.raise_for_errors()
-    ohlcv = getattr(report, "series", None) or ohlcv
+    ohlcv = _apply_gap_policy(ohlcv, m.gap_policy)
     funding = one(m.funding, "funding")
     iv = one(m.iv, "iv")
     return ohlcv, funding, iv
+
+
+def _apply_gap_policy(ohlcv, policy: str):
+    """Validate bars; ``fail`` raises on gaps (naming them), ``ffill`` fills them with bars
+    marked synthetic, ``split`` keeps the longest gap-free segment (recorded in meta)."""
+    from gammaperp.data.validate import validate
+
+    report = validate(ohlcv, gap_policy=policy)
+    report.raise_for_errors()
+    if policy == "split":
+        segments = list(getattr(report, "segments", None) or [])
+        if segments:
+            return max(segments, key=len)
+    return getattr(report, "series", None) or ohlcv
 
 
 def run_spec(cfg: ExperimentConfig) -> RunSpec:

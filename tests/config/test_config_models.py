@@ -183,7 +183,7 @@ def test_every_field_documents_unit_and_meaning():
         ),
         (
             {"market": {"source": "csv"}},
-            "market.source: Input should be 'synthetic' or 'files' (got 'csv')",
+            "market.source: Input should be 'synthetic', 'files' or 'store' (got 'csv')",
         ),
         (
             {"venues": [{"taker_fee_bps": -1}]},

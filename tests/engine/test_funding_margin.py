@@ -193,3 +193,71 @@ def test_account_rejects_bad_input():
         acct.fill("ETH", 1.0, 5.0)
     with pytest.raises(EngineError, match="qty"):
         acct.fill("BTCUSDT", math.nan, 5.0)
+
+
+def test_isolated_margin_liquidates_only_the_position(market_factory):
+    entry, size, lev = 40_000.0, 0.25, 10.0
+    lp = liquidation_price_linear(1, size, entry, size * entry / lev, "flat")  # 36,180.90...
+    close = np.array([entry, 39_000.0, 37_500.0, 36_000.0, 36_500.0])
+    m = market_factory(close)  # open = previous close, low = min(open, close)
+
+    def run(mode):
+        spec = RunSpec(
+            venues=(
+                VenueSpec(
+                    name="venue",
+                    taker_fee=0.0,
+                    capital=10_000.0,
+                    tiers="flat",
+                    leverage=lev,
+                    margin_mode=mode,
+                    liquidation_fee=0.005,
+                    on_liquidation="continue",
+                ),
+            ),
+            strategy=None,
+            orders=ScriptedOrders(bar=[0], instrument=["PERP"], qty=[size]),
+        )
+        return simulate(m, spec)
+
+    iso = run("isolated")
+    assert iso.summary["liquidations"] == 1
+    assert iso.liquidations["bar"].iloc[0] == 3
+    assert iso.liquidations["price"].iloc[0] == pytest.approx(lp, rel=1e-12)
+    # the position loses its isolated margin (1,000 USDT) less nothing: maint at LP pays the
+    # fee at the same rate; the rest of the wallet is untouched
+    assert iso.summary["equity_end"] == pytest.approx(9_000.0, abs=1e-6)
+    cross = run("cross")  # the whole 10,000 wallet backs the position: no liquidation
+    assert cross.summary["liquidations"] == 0
+    assert cross.summary["equity_end"] == pytest.approx(10_000 + size * (36_500 - entry))
+
+
+def test_inverse_liquidation_in_kernel(market_factory):
+    contracts, cs, entry, lev = 100.0, 100.0, 40_000.0, 20.0
+    wallet = contracts * cs / entry / lev  # 0.0125 BTC
+    lp = liquidation_price_inverse(1, contracts * cs, entry, wallet, "flat")
+    hand = (contracts * cs * 0.005 + contracts * cs) / (wallet + contracts * cs / entry)
+    assert lp == pytest.approx(hand, rel=1e-12)
+    close = np.array([entry, 39_500.0, 38_800.0, 38_000.0, 37_000.0])
+    m = market_factory(close, kind="perp_inverse", cs=cs)
+    spec = RunSpec(
+        venues=(
+            VenueSpec(
+                name="venue",
+                taker_fee=0.0,
+                capital=wallet,
+                tiers="flat",
+                leverage=lev,
+                liquidation_fee=0.0,
+            ),
+        ),
+        strategy=None,
+        orders=ScriptedOrders(bar=[0], instrument=["PERP"], qty=[contracts]),
+    )
+    r = simulate(m, spec)
+    first = int(np.argmax(np.minimum(close, np.concatenate(([entry], close[:-1]))) <= lp))
+    assert r.liquidations["bar"].iloc[0] == first
+    assert r.liquidations["price"].iloc[0] == pytest.approx(lp, rel=1e-12)
+    # left in the coin wallet: the maintenance margin at LP, valued at the index (close)
+    left_coin = contracts * cs / lp * 0.005
+    assert r.summary["equity_end"] == pytest.approx(left_coin * close[first], rel=1e-9)

@@ -130,3 +130,24 @@ def test_limit_orders_fill_only_through_the_limit(market_factory):
     # equity at bar 4: rebate received + 2 * (99.8 - 99.5)
     assert r.equity["equity"].iloc[4] == pytest.approx(1000 + 0.0199 + 0.6, abs=1e-12)
     assert r.summary["max_abs_residual"] < 1e-9
+
+
+def test_feed_latency_from_local_timestamps():
+    from gammaperp.market.model import Instrument, MarketBuilder, regular_index
+
+    ts = regular_index(0, 10, 60)
+    # the trader sees each bar 70 s late: an order decided at bar 1 cannot fill before bar 3
+    b = MarketBuilder(ts, local_ts=ts + 70 * 10**9)
+    b.add_instrument(Instrument("PERP", "venue", "perp_linear"), CLOSE)
+    spec = RunSpec(
+        venues=(VenueSpec(name="venue", taker_fee=0.0, capital=1000.0, tiers="flat"),),
+        strategy=None,
+        orders=ORDERS,
+    )
+    r = simulate(b.build(), spec)
+    assert list(r.trades["bar"]) == [3, 5, 8]
+    # plus 60 s of order latency: 130 s after the bar -> three bars later
+    spec2 = RunSpec(
+        venues=spec.venues, strategy=None, orders=ORDERS, execution=ExecutionSpec(latency_ms=60_000)
+    )
+    assert list(simulate(b.build(), spec2).trades["bar"]) == [4, 6, 9]

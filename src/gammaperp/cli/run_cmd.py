@@ -95,6 +95,13 @@ def _print_summary(res: Any, out: Path | None, elapsed: float) -> None:
     console.print(table)
     if s["failed"]:
         console.print(f"[red]run stopped: liquidated at {s['failed_at']}[/red]")
+    cov = res.market.meta.get("coverage")
+    if cov:
+        console.print(
+            f"window {res.market.meta.get('window')}: " + cov.replace("; ", "\n  "),
+            markup=False,
+            highlight=False,
+        )
     if out is not None:
         console.print(f"run directory: {out}")
     console.print(f"elapsed: {elapsed:.2f} s")
@@ -111,6 +118,14 @@ def run_command(
         list[str] | None,
         typer.Option("--set", help="Override a key, e.g. --set hedge.band=0.1 (repeatable)."),
     ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            "--window",
+            help="Named historical window, e.g. chop-2021-04-06 (data from the store unless "
+            "the config reads files); see `gammaperp data windows`.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no table.")] = False,
 ) -> None:
@@ -118,8 +133,12 @@ def run_command(
     from gammaperp.config import apply_overrides, load_config, parse_override
 
     cfg = load_config(config)
-    if overrides:
-        pairs = dict(parse_override(item) for item in overrides)
+    pairs = dict(parse_override(item) for item in overrides or [])
+    if window is not None:
+        pairs["market.window"] = window
+        if cfg.market.source == "synthetic":
+            pairs["market.source"] = "store"
+    if pairs:
         cfg = apply_overrides(cfg, pairs, source="--set", base_dir=Path.cwd())
     target = out if out is not None else cfg.output.dir
     execute(cfg, target, quiet=quiet, as_json=as_json)

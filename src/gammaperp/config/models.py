@@ -136,11 +136,12 @@ class _Frozen(BaseModel):
 class MarketConfig(_Frozen):
     """Where prices, funding and implied vol come from."""
 
-    source: Literal["synthetic", "files"] = _field(
+    source: Literal["synthetic", "files", "store"] = _field(
         "synthetic",
         unit="choice",
         doc="`synthetic`: generate a path from `preset`; `files`: read `ohlcv` (and "
-        "`funding`, `iv`) from disk.",
+        "`funding`, `iv`) from disk; `store`: read `symbol` from the data store "
+        "(`gammaperp data import`), over `window` or `start` + `bars`.",
     )
     preset: str = _field(
         "sideways-volatile",
@@ -245,8 +246,14 @@ class MarketConfig(_Frozen):
         problems: list[tuple[str, str]] = []
         if self.source == "files" and self.ohlcv is None:
             problems.append(("ohlcv", 'source = "files" needs an ohlcv file (market.ohlcv)'))
-        if self.source == "synthetic" and self.ohlcv is not None:
-            problems.append(("ohlcv", 'is only read when source = "files" (source is "synthetic")'))
+        if self.source != "files" and self.ohlcv is not None:
+            problems.append(
+                ("ohlcv", f'is only read when source = "files" (source is "{self.source}")')
+            )
+        if self.window is not None and self.source == "synthetic":
+            problems.append(
+                ("window", 'a named window selects real data: use source = "store" or "files"')
+            )
         if self.iv is not None and self.iv_constant is not None:
             problems.append(("iv_constant", "set either iv (a file) or iv_constant, not both"))
         if self.funding is not None and self.funding_constant is not None:

@@ -395,6 +395,46 @@ def initial_margin_ok_nb(
     return eq >= im
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def isolated_margin_nb(kind, cs, pos, entry, leverage):
+    """Isolated margin of a position: its entry notional / leverage (coin for inverse)."""
+    if kind == E.PERP_INVERSE:
+        return abs(pos) * cs / entry / leverage
+    return abs(pos) * cs * entry / leverage
+
+
+@njit(cache=True, error_model="numpy")
+def _liquidate_nb(
+    c, t, i, v, cash, pos, entry, inst_kind, inst_cs, wallet, other_upnl, maint, t_floor, t_cap,
+    t_mmr, t_amt, mark, open_, low, high, close, liq_fee_rate, eq_before, d_fee, d_perp,
+    bl_i, bl_f, n_bl, lq_i, lq_f, n_lq,
+):  # fmt: skip
+    """Close position ``i`` at its liquidation price with the liquidation fee; logs the fill
+    and the event. Returns the updated blotter and liquidation-log counts."""
+    kind = inst_kind[i]
+    cs = inst_cs[i]
+    px = _liq_price(kind, cs, pos[i], entry[i], wallet, other_upnl, maint, t_floor, t_cap,
+                    t_mmr, t_amt, mark, open_, low, high)  # fmt: skip
+    q = -pos[i]
+    fee_liq = abs(q) * cs * (px if kind != E.PERP_INVERSE else 1.0 / px) * liq_fee_rate
+    fill_nb(cash, pos, entry, i, v, kind, cs, q, px, 0.0)
+    cash[v] -= fee_liq
+    d_fee[v] += fee_liq
+    d_perp[v] += price_move_pnl_nb(kind, cs, q, px, close)
+    n_bl = _log_fill(bl_i, bl_f, n_bl, c, t, i, q, px, close, fee_liq, 0.0, E.R_LIQUIDATION,
+                     E.ORDER_MARKET, t, 0.0, 0.0)  # fmt: skip
+    if n_lq < lq_i.shape[1]:
+        lq_i[c, n_lq, 0] = t
+        lq_i[c, n_lq, 1] = v
+        lq_i[c, n_lq, 2] = i
+        lq_f[c, n_lq, 0] = q
+        lq_f[c, n_lq, 1] = px
+        lq_f[c, n_lq, 2] = fee_liq
+        lq_f[c, n_lq, 3] = eq_before
+        lq_f[c, n_lq, 4] = maint
+    return n_bl, n_lq + 1
+
+
 @njit(cache=True, error_model="numpy")
 def _market_fill_nb(cash, pos, entry, i, v, kind, cs, q, ref, spread, sigma, volume, p, fee_rate):
     """A market order of ``q`` contracts filled at reference ``ref`` plus slippage.
@@ -980,11 +1020,57 @@ def run_config_nb(
         # ---- 5. margin check and liquidation ---------------------------------------------
         mr_worst = 0.0
         for v in range(n_ven):
+            isolated = vparams[c, v, E.V_ISOLATED] != 0.0
+            if isolated:
+                # each perp position is margined by its own isolated margin and liquidated alone
+                lev = vparams[c, v, E.V_LEVERAGE]
+                for i in range(n_inst):
+                    if inst_venue[i] != v or pos[i] == 0.0 or inst_kind[i] == E.SPOT:
+                        continue
+                    iso = isolated_margin_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], lev)
+                    um = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], mark[i, t])
+                    adverse = low[i, t] if pos[i] > 0.0 else high[i, t]
+                    ua = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], adverse)
+                    if inst_kind[i] == E.PERP_INVERSE:
+                        notional = abs(pos[i]) * inst_cs[i] / mark[i, t]
+                    else:
+                        notional = abs(pos[i]) * inst_cs[i] * mark[i, t]
+                    m_i = maint_margin_nb(
+                        notional, tier_floor[v], tier_cap[v], tier_mmr[v], tier_amt[v]
+                    )
+                    mr = m_i / (iso + um) if iso + um > 0.0 else np.inf
+                    if mr > mr_worst:
+                        mr_worst = mr
+                    if iso + um >= m_i and iso + ua >= m_i:
+                        continue
+                    n_liq += 1
+                    n_bl, n_lq = _liquidate_nb(
+                        c, t, i, v, cash, pos, entry, inst_kind, inst_cs, iso, 0.0, m_i,
+                        tier_floor[v], tier_cap[v], tier_mmr[v], tier_amt[v], mark[i, t],
+                        open_[i, t], low[i, t], high[i, t], close[i, t],
+                        vparams[c, v, E.V_LIQ_FEE], iso + um, d_fee, d_perp,
+                        bl_i, bl_f, n_bl, lq_i, lq_f, n_lq,
+                    )  # fmt: skip
+                    n_trades += 1
+                    for k in range(MAX_ORDERS if n_live > 0 else 0):
+                        if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i:
+                            orders[k, O_ACTIVE] = 0.0
+                            n_live -= 1
+                    if vparams[c, v, E.V_ON_LIQ] == 0.0 and failed_bar < 0:
+                        failed_bar = t
             eq_mark = cash[v]
             worst_eq = cash[v]
             maint = 0.0
             for i in range(n_inst):
                 if inst_venue[i] != v or pos[i] == 0.0:
+                    continue
+                if isolated and inst_kind[i] != E.SPOT:
+                    # the isolated margin is reserved for its position
+                    iso = isolated_margin_nb(
+                        inst_kind[i], inst_cs[i], pos[i], entry[i], vparams[c, v, E.V_LEVERAGE]
+                    )
+                    eq_mark -= iso
+                    worst_eq -= iso
                     continue
                 um = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], mark[i, t])
                 eq_mark += um
@@ -1025,69 +1111,21 @@ def run_config_nb(
                 mr_worst = mr
             if eq_mark >= maint and worst_eq >= maint:
                 continue
-            # liquidate every position of the venue
+            # liquidate every position of the venue (perps: cross margin only; an isolated
+            # venue's perps were checked one by one above)
             n_liq += 1
             for i in range(n_inst):
-                if inst_venue[i] != v or pos[i] == 0.0:
+                if inst_venue[i] != v or pos[i] == 0.0 or (isolated and inst_kind[i] != E.SPOT):
                     continue
                 um = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], mark[i, t])
-                px = _liq_price(
-                    inst_kind[i],
-                    inst_cs[i],
-                    pos[i],
-                    entry[i],
-                    cash[v],
-                    eq_mark - um - cash[v],
-                    maint,
-                    tier_floor[v],
-                    tier_cap[v],
-                    tier_mmr[v],
-                    tier_amt[v],
-                    mark[i, t],
-                    open_[i, t],
-                    low[i, t],
-                    high[i, t],
-                )
-                q = -pos[i]
-                fee_liq = (
-                    abs(q)
-                    * inst_cs[i]
-                    * (px if inst_kind[i] != E.PERP_INVERSE else 1.0 / px)
-                    * vparams[c, v, E.V_LIQ_FEE]
-                )
-                fill_nb(cash, pos, entry, i, v, inst_kind[i], inst_cs[i], q, px, 0.0)
-                cash[v] -= fee_liq
-                d_fee[v] += fee_liq
-                d_perp[v] += price_move_pnl_nb(inst_kind[i], inst_cs[i], q, px, close[i, t])
-                n_bl = _log_fill(
-                    bl_i,
-                    bl_f,
-                    n_bl,
-                    c,
-                    t,
-                    i,
-                    q,
-                    px,
-                    close[i, t],
-                    fee_liq,
-                    0.0,
-                    E.R_LIQUIDATION,
-                    E.ORDER_MARKET,
-                    t,
-                    0.0,
-                    0.0,
-                )
+                n_bl, n_lq = _liquidate_nb(
+                    c, t, i, v, cash, pos, entry, inst_kind, inst_cs, cash[v],
+                    eq_mark - um - cash[v], maint, tier_floor[v], tier_cap[v], tier_mmr[v],
+                    tier_amt[v], mark[i, t], open_[i, t], low[i, t], high[i, t], close[i, t],
+                    vparams[c, v, E.V_LIQ_FEE], eq_mark, d_fee, d_perp,
+                    bl_i, bl_f, n_bl, lq_i, lq_f, n_lq,
+                )  # fmt: skip
                 n_trades += 1
-                if n_lq < lq_i.shape[1]:
-                    lq_i[c, n_lq, 0] = t
-                    lq_i[c, n_lq, 1] = v
-                    lq_i[c, n_lq, 2] = i
-                    lq_f[c, n_lq, 0] = q
-                    lq_f[c, n_lq, 1] = px
-                    lq_f[c, n_lq, 2] = fee_liq
-                    lq_f[c, n_lq, 3] = eq_mark
-                    lq_f[c, n_lq, 4] = maint
-                n_lq += 1
             for k in range(MAX_SLOTS):
                 if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
                     cash[v] += slots[k, SL_VALUE]  # closed at model value

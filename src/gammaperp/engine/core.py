@@ -166,7 +166,10 @@ def trailing_sigma(close: np.ndarray, window: int) -> np.ndarray:
 
 
 def latency_due_bars(market: Market, execution: ExecutionSpec, sigma: np.ndarray) -> np.ndarray:
-    """Bar at which an order decided at each bar fills: first ``ts >= ts[t] + latency``.
+    """Bar at which an order decided at each bar fills: first ``ts >= local_ts[t] + latency``.
+
+    ``local_ts`` is when the trader saw the bar (feed latency; equal to ``ts`` by default), so
+    an order can never fill before its decision could have been made.
 
     Constant latency, or lognormal around ``latency_ms`` (median) widened in volatile bars by
     ``1 + widening * max(0, sigma_bar / median(sigma_bar) - 1)``; seeded by ``execution.seed``.
@@ -174,9 +177,13 @@ def latency_due_bars(market: Market, execution: ExecutionSpec, sigma: np.ndarray
     """
     ts = market.ts
     n = ts.shape[0]
+    seen = market.local_ts  # when the trader saw each bar (== ts unless feed latency is known)
     base_ns = execution.latency_ms * 1e6
     if base_ns == 0.0:
-        return np.arange(n, dtype=np.int64)
+        if np.array_equal(seen, ts):
+            return np.arange(n, dtype=np.int64)
+        due = np.searchsorted(ts, seen, side="left")
+        return np.maximum(due, np.arange(n)).astype(np.int64)
     if execution.latency == "constant":
         delay = np.full(n, base_ns)
     else:
@@ -189,8 +196,8 @@ def latency_due_bars(market: Market, execution: ExecutionSpec, sigma: np.ndarray
             if ref > 0.0:
                 ratio = np.maximum(s / ref - 1.0, 0.0)
                 delay = delay * (1.0 + execution.latency_vol_widening * ratio)
-    due = np.searchsorted(ts, ts + np.ceil(delay).astype(np.int64), side="left")
-    return due.astype(np.int64)
+    due = np.searchsorted(ts, seen + np.ceil(delay).astype(np.int64), side="left")
+    return np.maximum(due, np.arange(n)).astype(np.int64)
 
 
 def _venue_setup(market: Market, venues: Sequence[VenueSpec]):

@@ -1,0 +1,5 @@
+"""``python -m gammaperp`` runs the CLI."""
+
+from gammaperp.cli import main
+
+main()
