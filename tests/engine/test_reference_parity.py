@@ -33,6 +33,9 @@ def test_reference_path_is_the_specified_gbm():
     inc = 0.8 * np.sqrt(dt) * z - 0.5 * 0.8**2 * dt
     expected = np.concatenate(([30_000.0], 30_000.0 * np.exp(np.cumsum(inc))))
     np.testing.assert_array_equal(c, expected)
+    from gammaperp.data.synthetic import gbm_path
+
+    np.testing.assert_array_equal(c, gbm_path(30_000.0, 0.8, 1000, dt, 7))
 
 
 @pytest.mark.parametrize("record", ["full", "summary"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from gammaperp.engine.specs import ExecutionSpec, RunSpec, StraddleSpec, VenueSpec
-from gammaperp.market.build import constant_funding
 from gammaperp.market.model import Instrument, Market, MarketBuilder, regular_index
 
 N_BARS = 525_600
@@ -28,17 +27,23 @@ BAND = 0.05
 def reference_closes(
     n: int = N_BARS, *, sigma: float = SIGMA, s0: float = S0, seed: int = SEED
 ) -> np.ndarray:
-    """close[0] = S0; close[i] = S0 * exp(cumsum(sigma*sqrt(dt)*z - sigma^2/2*dt))."""
-    from gammaperp.data.synthetic import gbm_path
-
-    return gbm_path(s0, sigma, n, 1.0 / N_BARS, seed)
+    """close[0] = S0; close[i] = S0 * exp(cumsum(sigma*sqrt(dt)*z - sigma^2/2*dt)), with
+    z = default_rng(seed).standard_normal(n - 1) (identical to ``synthetic.gbm_path``; kept
+    here in plain numpy so the benchmark does not import the data layer)."""
+    dt = 1.0 / N_BARS
+    z = np.random.default_rng(seed).standard_normal(n - 1)
+    out = np.empty(n)
+    out[0] = s0
+    out[1:] = s0 * np.exp(np.cumsum(sigma * np.sqrt(dt) * z - 0.5 * sigma**2 * dt))
+    return out
 
 
 def reference_market(n: int = N_BARS, closes: np.ndarray | None = None) -> Market:
     """The job's market: 1-minute bars from the epoch, 8-hourly funding at 0.01 %."""
     c = reference_closes(n) if closes is None else np.asarray(closes, dtype=np.float64)
     ts = regular_index(0, c.shape[0], 60)
-    fts, frate = constant_funding(ts, FUNDING_RATE, 8.0)
+    fts = ts[480::480]  # every 8 h after the first bar
+    frate = np.full(fts.shape[0], FUNDING_RATE)
     b = MarketBuilder(ts, meta={"source": "reference-job"})
     b.add_instrument(
         Instrument("PERP", "venue", "perp_linear", underlying="BTC"),

@@ -24,13 +24,15 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from gammaperp.engine import enums as E
 from gammaperp.errors import GammaperpError
+
+if TYPE_CHECKING:  # pandas is imported lazily: summary-only runs never need it
+    import pandas as pd
 
 ASSUMPTIONS = (
     "Market orders fill at the bar close (plus the slippage model); there is no order book "
@@ -57,6 +59,8 @@ ASSUMPTIONS = (
 
 
 def _ns_index(ns: np.ndarray) -> pd.DatetimeIndex:
+    import pandas as pd
+
     return pd.DatetimeIndex(
         pd.to_datetime(np.asarray(ns, dtype=np.int64), unit="ns", utc=True), name="ts"
     )
@@ -127,6 +131,8 @@ class Result:
     @cached_property
     def equity(self) -> pd.DataFrame:
         """Per-step equity (USD) and its components; ``residual`` is the accounting check."""
+        import pandas as pd
+
         bars = self.record_bars
         df = pd.DataFrame(
             {name: self.steps[j] for j, name in enumerate(E.STEP_COLUMNS)},
@@ -148,6 +154,8 @@ class Result:
     @cached_property
     def trades(self) -> pd.DataFrame:
         """The blotter: time, venue, instrument, side, qty, price, fee, slippage, reason."""
+        import pandas as pd
+
         bi, bf = self.blotter
         n = int(self.totals[E.T_BLOTTER_N])
         bi, bf = bi[:n], bf[:n]
@@ -175,6 +183,8 @@ class Result:
     @cached_property
     def funding(self) -> pd.DataFrame:
         """Funding ledger: position, mark, rate and the payment received (negative: paid)."""
+        import pandas as pd
+
         fi, ff = self.funding_ledger
         n = int(self.totals[E.T_FUNDING_N])
         fi, ff = fi[:n], ff[:n]
@@ -193,6 +203,8 @@ class Result:
     @cached_property
     def rolls(self) -> pd.DataFrame:
         """Option roll log: open / expire / close / liquidated, with strikes and cash flows."""
+        import pandas as pd
+
         ri, rf = self.roll_log
         n = int(self.totals[E.T_ROLL_N])
         ri, rf = ri[:n], rf[:n]
@@ -212,6 +224,8 @@ class Result:
 
     @cached_property
     def liquidations(self) -> pd.DataFrame:
+        import pandas as pd
+
         li, lf = self.liquidation_log
         n = int(self.totals[E.T_LIQ_N])
         li, lf = li[:n], lf[:n]
