@@ -150,3 +150,77 @@ def market_from_series(
 ) -> Market:
     """Align canonical series and build a :class:`Market` (see :func:`market_from_aligned`)."""
     return market_from_aligned(align(ohlcv, funding, iv_series), instruments, **kwargs)
+
+
+def _asof(src_ts: np.ndarray, values: np.ndarray, ts: np.ndarray, fallback: np.ndarray):
+    """Last ``values`` known at or before each ``ts`` (``fallback`` before the first one)."""
+    j = np.searchsorted(src_ts, ts, side="right") - 1
+    out = np.where(j >= 0, values[np.maximum(j, 0)], fallback)
+    return out.astype(np.float64)
+
+
+def market_from_trades(
+    trades: Series,
+    instrument: Instrument,
+    *,
+    quotes: Series | None = None,
+    mark: Series | None = None,
+    iv: float | np.ndarray | None = None,
+    funding_ts: np.ndarray | None = None,
+    funding_rate: np.ndarray | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Market:
+    """A tick-level :class:`Market`: one step per distinct trade timestamp.
+
+    Ticks use the same model as bars: trades sharing a timestamp collapse into one step (close
+    = last price, high/low = extremes, volume = summed quantity); ``local_ts`` (when the trader
+    received the step, from the capture's receive clock) is the latest receive time of the
+    step's trades, so order latency is measured from when the trader could have seen it.
+    Quotes give the spread and the mark stream the mark/index, both as of each step (no
+    look-ahead; the close before the first value, recorded as a fallback).
+    """
+    f = trades.frame
+    if len(f) < 2:
+        raise DataError(f"{trades.source or trades.key}: need at least 2 trades")
+    ts_all = np.asarray(f.index.as_unit("ns").asi8, dtype=np.int64)
+    price = f["price"].to_numpy(np.float64)
+    qty = f["qty"].to_numpy(np.float64)
+    ts, first = np.unique(ts_all, return_index=True)
+    last = np.append(first[1:], ts_all.shape[0]) - 1
+    close = price[last]
+    high = np.maximum.reduceat(price, first)
+    low = np.minimum.reduceat(price, first)
+    volume = np.add.reduceat(qty, first)
+    if "local_ts" in f.columns:
+        seen = np.maximum.reduceat(f["local_ts"].to_numpy(np.int64), first)
+        seen = np.maximum(seen, ts)  # a step cannot be seen before it happened
+    else:
+        seen = ts
+    b = MarketBuilder(ts, local_ts=seen, meta={"source": trades.source, **(meta or {})})
+    kwargs: dict[str, Any] = {}
+    if quotes is not None:
+        q = quotes.frame
+        qts = np.asarray(q.index.as_unit("ns").asi8, dtype=np.int64)
+        sp = (q["ask"] - q["bid"]).to_numpy(np.float64)
+        kwargs["spread"] = np.maximum(_asof(qts, sp, ts, np.full(ts.shape[0], np.nan)), 0.0)
+    if mark is not None:
+        mf = mark.frame
+        mts = np.asarray(mf.index.as_unit("ns").asi8, dtype=np.int64)
+        kwargs["mark"] = _asof(mts, mf["mark"].to_numpy(np.float64), ts, close)
+        if "index" in mf.columns:
+            kwargs["index"] = _asof(mts, mf["index"].to_numpy(np.float64), ts, close)
+    if funding_rate is not None:
+        kwargs["funding_ts"] = funding_ts
+        kwargs["funding_rate"] = funding_rate
+    b.add_instrument(
+        instrument,
+        close,
+        open=None,
+        high=np.maximum(high, close),
+        low=np.minimum(low, close),
+        volume=volume,
+        **kwargs,
+    )
+    if iv is not None:
+        b.set_iv(instrument.underlying, iv)
+    return b.build()
