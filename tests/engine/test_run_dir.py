@@ -61,3 +61,18 @@ def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         res.save(tmp_path / "x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_summary_json_holds_every_metric(tmp_path):
+    res = run(CFG, out=tmp_path / "m")
+    s = json.loads((tmp_path / "m" / "summary.json").read_text())
+    for key in ("total_pnl", "annualized_return", "sharpe", "sortino", "calmar", "max_drawdown",
+                "fees", "slippage", "funding", "n_hedges", "win_rate", "avg_pnl_per_hedge",
+                "liquidations"):
+        assert key in s, key
+    # the analytics agree with the engine's own totals
+    m = res.metrics
+    for key in ("total_pnl", "fees", "slippage", "funding", "n_hedges", "liquidations"):
+        assert m[key] == pytest.approx(res.summary[key], abs=1e-9), key
+    att = res.attribution
+    assert att["total_pnl"].sum() == pytest.approx(res.summary["total_pnl"], abs=1e-6)

@@ -36,6 +36,7 @@ from gammaperp.engine.margin import (
     liquidation_price_inverse_nb,
     liquidation_price_linear_nb,
     maint_margin_nb,
+    short_option_margin_nb,
 )
 from gammaperp.pricing._nb import norm_cdf_nb
 
@@ -125,25 +126,28 @@ def smile_vol_nb(atm, skew, curvature, log_ks):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def slot_eval_nb(slot, t_ns, s, log_s, vol, skew, curv, want_value):
-    """(value in venue currency, delta in coin) of one option slot at time ``t_ns``."""
-    log_sk = log_s - slot[SL_LOGK]
-    tau = (slot[SL_EXPIRY_NS] - t_ns) * YEARS_PER_NS
+def slot_eval_nb(slots, k, t_ns, s, log_s, vol, skew, curv, want_value):
+    """(value in venue currency, delta in coin) of option slot ``k`` at time ``t_ns``.
+
+    Takes the slot table and a row number rather than a row view: a view is a refcounted
+    array object, and creating one per bar cost more than the option maths."""
+    log_sk = log_s - slots[k, SL_LOGK]
+    tau = (slots[k, SL_EXPIRY_NS] - t_ns) * YEARS_PER_NS
     v = smile_vol_nb(vol, skew, curv, -log_sk)
     val, dlt = _opt_core_nb(
-        int(slot[SL_MODEL]),
+        int(slots[k, SL_MODEL]),
         s,
-        slot[SL_STRIKE],
+        slots[k, SL_STRIKE],
         log_sk,
         tau,
         v,
-        slot[SL_RATE],
-        slot[SL_CARRY],
-        slot[SL_CALL_QTY],
-        slot[SL_PUT_QTY],
+        slots[k, SL_RATE],
+        slots[k, SL_CARRY],
+        slots[k, SL_CALL_QTY],
+        slots[k, SL_PUT_QTY],
         want_value,
     )
-    if slot[SL_SETTLE] == 1.0:
+    if slots[k, SL_SETTLE] == 1.0:
         val = val / s
     return val, dlt
 
@@ -161,7 +165,8 @@ def revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_op
         si = int(slots[k, SL_INST])
         u = inst_und[si]
         val, dlt = slot_eval_nb(
-            slots[k],
+            slots,
+            k,
             t_ns,
             index[si, t],
             log_index[si, t],
@@ -436,6 +441,43 @@ def _liquidate_nb(
 
 
 @njit(cache=True, error_model="numpy")
+def _options_affordable_nb(cash, pos, entry, slots, v, inst_kind, inst_venue, inst_cs, close, t,
+                           leverage, p, s, kc, kp, t_ns, vol, skew, curv):  # fmt: skip
+    """Whether venue ``v`` can open the strategy's options now: long premium (plus fee) or the
+    short options' initial margin (Deribit-style: max(0.15 - OTM/S, 0.10) x S + mark per
+    option) must fit in its equity left after the perps' initial margin."""
+    free = cash[v]
+    for j in range(pos.shape[0]):
+        if inst_venue[j] != v or pos[j] == 0.0:
+            continue
+        free += unrealized_nb(inst_kind[j], inst_cs[j], pos[j], entry[j], close[j, t])
+        if inst_kind[j] == E.PERP_INVERSE:
+            free -= abs(pos[j]) * inst_cs[j] / close[j, t] / leverage
+        elif inst_kind[j] == E.PERP_LINEAR:
+            free -= abs(pos[j]) * inst_cs[j] * close[j, t] / leverage
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+            free += slots[k, SL_VALUE]
+    tau = p[E.P_EXPIRY_NS] * YEARS_PER_NS
+    model = int(p[E.P_MODEL])
+    q = p[E.P_QTY]
+    lc = math.log(s / kc)
+    lp = math.log(s / kp)
+    call, _ = _opt_core_nb(model, s, kc, lc, tau, smile_vol_nb(vol, skew, curv, -lc),
+                           p[E.P_RATE], p[E.P_CARRY], 1.0, 0.0, True)  # fmt: skip
+    put, _ = _opt_core_nb(model, s, kp, lp, tau, smile_vol_nb(vol, skew, curv, -lp),
+                          p[E.P_RATE], p[E.P_CARRY], 0.0, 1.0, True)  # fmt: skip
+    if p[E.P_SIDE] > 0.0:
+        need = q * (call + put) * (1.0 + 0.125)  # premium plus at most the capped fee
+    else:
+        need = q * (short_option_margin_nb(True, s, kc, call, True)
+                    + short_option_margin_nb(False, s, kp, put, True))  # fmt: skip
+    if p[E.P_OPT_SETTLE] == 1.0:
+        need = need / s
+    return free >= need
+
+
+@njit(cache=True, error_model="numpy")
 def _market_fill_nb(cash, pos, entry, i, v, kind, cs, q, ref, spread, sigma, volume, p, fee_rate):
     """A market order of ``q`` contracts filled at reference ``ref`` plus slippage.
     Returns (exec price, fee, slippage cost), both costs >= 0 in venue currency."""
@@ -590,6 +632,7 @@ def run_config_nb(
 
     n_live = 0  # active orders (in flight or resting)
     n_rejected = 0
+    open_refused = False
     n_open_slots = 0
     next_exp = np.inf  # earliest expiry of the open options, ns
     roll_before = p[E.P_ROLL_BEFORE_NS]
@@ -827,10 +870,21 @@ def run_config_nb(
                         n_open_slots -= 1
                 next_exp = next_expiry_nb(slots)
                 opt_delta = slots_delta_nb(slots)
-            if n_open_slots == 0 and t < n_bars - 1:
+            kc = round_to_nb(s_opt * p[E.P_CALL_MONEYNESS], p[E.P_STRIKE_STEP])
+            kp = round_to_nb(s_opt * p[E.P_PUT_MONEYNESS], p[E.P_STRIKE_STEP])
+            can_open = n_open_slots == 0 and t < n_bars - 1
+            if can_open and not _options_affordable_nb(
+                cash, pos, entry, slots, opt_venue, inst_kind, inst_venue, inst_cs, close, t,
+                vparams[c, opt_venue, E.V_LEVERAGE], p, s_opt, kc, kp, t_ns, vol_t,
+                smile[und, 0], smile[und, 1],
+            ):  # fmt: skip
+                can_open = False
+                if not open_refused:
+                    n_rejected += 1  # counted once per refused stretch, retried every bar
+                open_refused = True
+            if can_open:
+                open_refused = False
                 n_rolls += 1
-                kc = round_to_nb(s_opt * p[E.P_CALL_MONEYNESS], p[E.P_STRIKE_STEP])
-                kp = round_to_nb(s_opt * p[E.P_PUT_MONEYNESS], p[E.P_STRIKE_STEP])
                 qty = side * p[E.P_QTY]
                 lg = log_index[opt_inst, t]
                 if kc == kp:
@@ -1360,7 +1414,7 @@ def _open_slot(
     slots[k, SL_RATE] = p[E.P_RATE]
     slots[k, SL_CARRY] = p[E.P_CARRY]
     slots[k, SL_OPEN_BAR] = t
-    val, dlt = slot_eval_nb(slots[k], t_ns, s, log_s, vol, skew, curv, True)
+    val, dlt = slot_eval_nb(slots, k, t_ns, s, log_s, vol, skew, curv, True)
     slots[k, SL_VALUE] = val
     slots[k, SL_DELTA] = dlt
     fee = _option_fee(p[E.P_OPT_FEE], slots[k], s, val)

@@ -51,6 +51,8 @@ ASSUMPTIONS = (
     "price (bounded by the bar's range; at the open after a gap) with a liquidation fee.",
     "Latency delays fills by whole bars: an order decided at bar t fills at the first bar whose "
     "timestamp is at or after t + latency.",
+    "Options are opened only if the venue can afford them: long premium, or the short options' "
+    "initial margin (Deribit-style max(0.15 - OTM/S, 0.10) x S + mark per option).",
     "Market orders that would raise a venue's initial margin (notional / leverage) above its "
     "equity are rejected and counted (rejected_orders); limit fills are not checked.",
     "Short options carry Deribit-style maintenance margin (7.5 % of the underlying plus mark); "
@@ -127,6 +129,27 @@ class Result:
         }
         return out
 
+    @cached_property
+    def metrics(self) -> dict[str, Any]:
+        """Every performance metric (``gammaperp.analytics.compute_metrics``), JSON-safe."""
+        from gammaperp.analytics import compute_metrics
+
+        return compute_metrics(self)
+
+    @cached_property
+    def attribution(self) -> pd.DataFrame:
+        """Per-step P&L attribution: option delta/gamma/theta/vega P&L, hedge, funding, fees,
+        slippage and the residual (``gammaperp.analytics.attribute_pnl``)."""
+        from gammaperp.analytics import attribute_pnl
+
+        return attribute_pnl(self).frame
+
+    def summary_with_metrics(self) -> dict[str, Any]:
+        """The engine's totals plus every metric: what ``summary.json`` holds."""
+        out = {k: v for k, v in self.metrics.items()}
+        out.update(self.summary)  # the engine's own totals are the reference values
+        return out
+
     # ---- frames ----------------------------------------------------------------------------
     @cached_property
     def equity(self) -> pd.DataFrame:
@@ -191,6 +214,7 @@ class Result:
         return pd.DataFrame(
             {
                 "bar": fi[:, 0],
+                "venue": [self.venue_names[self.inst_venue[i]] for i in fi[:, 1]],
                 "instrument": [self.market.instruments[i].name for i in fi[:, 1]],
                 "position": ff[:, 0],
                 "mark": ff[:, 1],
@@ -258,7 +282,7 @@ class Result:
                 self.funding.to_parquet(tmp / "funding.parquet")
                 self.rolls.to_parquet(tmp / "rolls.parquet")
                 self.liquidations.to_parquet(tmp / "liquidations.parquet")
-            _write_json(tmp / "summary.json", self.summary)
+            _write_json(tmp / "summary.json", self.summary_with_metrics())
             _write_json(tmp / "config.json", self.config)
             _write_json(tmp / "market.json", self.market.describe())
             _write_json(tmp / "assumptions.json", list(ASSUMPTIONS))
