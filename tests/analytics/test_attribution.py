@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-import gammaperp
 from gammaperp.analytics import attribute_pnl, option_slots, slot_steps, smile_vol
 from gammaperp.data.synthetic import gbm_path
 from gammaperp.engine import RunSpec, VenueSpec, simulate
@@ -204,22 +203,26 @@ def test_no_strategy_attributes_nothing():
 
 
 def test_liquidated_slot_ends_at_the_liquidation():
-    # short straddle on 6,500 USD: the crash preset liquidates the book at bar 540 (10:00 UTC)
-    r = gammaperp.run(
-        {
-            "market": {"bars": 30000, "preset": "crash"},
-            "venues": [{"name": "binance", "initial_capital": 6500}],
-            "strategy": {"side": "short", "expiry_days": 3},
-        }
+    # an unhedged short 3-day straddle on 11,500 USD (enough initial margin to open) through a
+    # steady 35 % fall: the short put's loss breaches maintenance at bar 1389
+    from gammaperp.research.reference_job import reference_market
+
+    n = 3000
+    close = 30_000 * np.exp(np.concatenate(([0.0], np.cumsum(np.full(n - 1, -0.35 / (n - 1))))))
+    spec = RunSpec(
+        venues=(VenueSpec(name="venue", taker_fee=0.0004, capital=11_500.0, tiers="flat"),),
+        strategy=StraddleSpec(instrument="PERP", hedge_instrument=None, side=-1, expiry_days=3),
     )
-    assert r.summary["failed"] and r.summary["bars_run"] == 541
+    r = simulate(reference_market(closes=close), spec)
+    assert r.summary["failed"] and r.summary["bars_run"] == 1390
     slots = option_slots(r)
-    assert slots[["open_bar", "end_bar"]].values.tolist() == [[0, 540]]
+    assert slots[["open_bar", "end_bar"]].values.tolist() == [[0, 1389]]
     assert slots["end_event"].tolist() == ["liquidated"]
     a = attribute_pnl(r)
     f = a.frame
     # nothing is held after the stop
-    assert (f[COMPONENTS].iloc[541:] == 0).all().all()
+    assert (f[COMPONENTS].iloc[1390:] == 0).all().all()
     np.testing.assert_allclose(f[COMPONENTS].sum(axis=1), f["option_pnl"], rtol=0, atol=1e-9)
-    assert a.totals["option_pnl"] == pytest.approx(-237.23798150605307, rel=1e-9)
+    assert a.totals["option_pnl"] == pytest.approx(-3187.6212913403615, rel=1e-9)
+    assert a.totals["option_pnl"] == pytest.approx(r.summary["option_pnl"], rel=1e-12)
     assert abs(a.totals["option_residual"]) < 0.02 * a.totals["gross_gamma_theta"]
