@@ -61,6 +61,7 @@ SL_OPEN_BAR = 13
 SL_LOGK = 14
 N_SLOT = 15
 MAX_SLOTS = 2
+DELTA_BLOCK = 256  # bars of option delta computed ahead on the fast path
 
 # order columns
 O_ACTIVE = 0
@@ -181,6 +182,42 @@ def revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_op
             d_opt[int(slots[k, SL_VENUE])] += val - slots[k, SL_VALUE]
             slots[k, SL_VALUE] = val
     return total
+
+
+@njit(cache=True, error_model="numpy")
+def delta_block_nb(dbuf, slots, t0, ts, index, log_index, iv, smile, inst_und):
+    """Summed delta of the active slots for bars ``t0 .. t0 + len - 1``; returns ``len``.
+
+    The same arithmetic as :func:`slot_eval_nb` (bit-identical deltas), but the bars are
+    independent, so the CPU overlaps their square roots, divisions and ``erfc`` calls."""
+    n = min(dbuf.shape[0], ts.shape[0] - t0)
+    for j in range(n):
+        dbuf[j] = 0.0
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] == 0.0:
+            continue
+        # slot fields as locals: dbuf and slots could alias as far as LLVM knows
+        si = int(slots[k, SL_INST])
+        u = inst_und[si]
+        skew = smile[u, 0]
+        curv = smile[u, 1]
+        model = int(slots[k, SL_MODEL])
+        strike = slots[k, SL_STRIKE]
+        logk = slots[k, SL_LOGK]
+        expiry = slots[k, SL_EXPIRY_NS]
+        rate = slots[k, SL_RATE]
+        carry = slots[k, SL_CARRY]
+        cq = slots[k, SL_CALL_QTY]
+        pq = slots[k, SL_PUT_QTY]
+        for j in range(n):
+            t = t0 + j
+            log_sk = log_index[si, t] - logk
+            tau = (expiry - ts[t]) * YEARS_PER_NS
+            v = smile_vol_nb(iv[u, t], skew, curv, -log_sk)
+            _, dlt = _opt_core_nb(model, index[si, t], strike, log_sk, tau, v, rate, carry, cq,
+                                  pq, False)  # fmt: skip
+            dbuf[j] += dlt
+    return n
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -477,6 +514,19 @@ def _options_affordable_nb(cash, pos, entry, slots, v, inst_kind, inst_venue, in
     return free >= need
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _ratio_max_nb(current, maint, equity):
+    """max(current, maint / equity) without a division unless it is a new maximum; a
+    non-positive equity with margin to maintain is an infinite ratio."""
+    if maint <= 0.0:
+        return current
+    if equity <= 0.0:
+        return np.inf
+    if maint > current * equity:
+        return maint / equity
+    return current
+
+
 @njit(cache=True, error_model="numpy")
 def _market_fill_nb(cash, pos, entry, i, v, kind, cs, q, ref, spread, sigma, volume, p, fee_rate):
     """A market order of ``q`` contracts filled at reference ``ref`` plus slippage.
@@ -633,6 +683,9 @@ def run_config_nb(
     n_live = 0  # active orders (in flight or resting)
     n_rejected = 0
     open_refused = False
+    dbuf = np.empty(DELTA_BLOCK)  # option delta of upcoming bars (fast path)
+    dbuf_start = 0
+    dbuf_len = 0
     n_open_slots = 0
     next_exp = np.inf  # earliest expiry of the open options, ns
     roll_before = p[E.P_ROLL_BEFORE_NS]
@@ -680,9 +733,20 @@ def run_config_nb(
                     )
         opt_delta = 0.0
         if n_open_slots > 0:
-            opt_delta = revalue_slots_nb(
-                slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, value_each_bar
-            )
+            if value_each_bar:
+                opt_delta = revalue_slots_nb(
+                    slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
+                )
+            else:
+                # deltas do not depend on trading: compute a block of upcoming bars in one
+                # tight loop (independent iterations pipeline); any change of the option book
+                # invalidates the block (dbuf_len = 0)
+                if t >= dbuf_start + dbuf_len:
+                    dbuf_start = t
+                    dbuf_len = delta_block_nb(
+                        dbuf, slots, t, ts, index, log_index, iv, smile, inst_und
+                    )
+                opt_delta = dbuf[t - dbuf_start]
         s_opt = index[opt_inst, t] if opt_inst >= 0 else 0.0
         vol_t = iv[und, t] if opt_inst >= 0 else 0.0
 
@@ -727,6 +791,7 @@ def run_config_nb(
                     n_open_slots -= 1
             next_exp = next_expiry_nb(slots)
             opt_delta = slots_delta_nb(slots)
+            dbuf_len = 0
 
         # ---- 2. fills of resting and in-flight orders ------------------------------------
         for k in range(MAX_ORDERS if n_live > 0 else 0):
@@ -870,6 +935,7 @@ def run_config_nb(
                         n_open_slots -= 1
                 next_exp = next_expiry_nb(slots)
                 opt_delta = slots_delta_nb(slots)
+                dbuf_len = 0
             kc = round_to_nb(s_opt * p[E.P_CALL_MONEYNESS], p[E.P_STRIKE_STEP])
             kp = round_to_nb(s_opt * p[E.P_PUT_MONEYNESS], p[E.P_STRIKE_STEP])
             can_open = n_open_slots == 0 and t < n_bars - 1
@@ -964,6 +1030,7 @@ def run_config_nb(
                     n_open_slots = 2
                 next_exp = next_expiry_nb(slots)
                 opt_delta = slots_delta_nb(slots)
+                dbuf_len = 0
             # delta-band hedge
             if hedge_inst >= 0:
                 hp = close[hedge_inst, t]
@@ -1072,7 +1139,6 @@ def run_config_nb(
             n_live -= 1
 
         # ---- 5. margin check and liquidation ---------------------------------------------
-        mr_worst = 0.0
         for v in range(n_ven):
             isolated = vparams[c, v, E.V_ISOLATED] != 0.0
             if isolated:
@@ -1092,9 +1158,7 @@ def run_config_nb(
                     m_i = maint_margin_nb(
                         notional, tier_floor[v], tier_cap[v], tier_mmr[v], tier_amt[v]
                     )
-                    mr = m_i / (iso + um) if iso + um > 0.0 else np.inf
-                    if mr > mr_worst:
-                        mr_worst = mr
+                    mr_block = _ratio_max_nb(mr_block, m_i, iso + um)
                     if iso + um >= m_i and iso + ua >= m_i:
                         continue
                     n_liq += 1
@@ -1145,11 +1209,13 @@ def run_config_nb(
             if maint <= 0.0 and not value_each_bar:
                 continue
             if not value_each_bar and worst_eq >= maint:
-                # long options only (value >= 0): safe without valuing them; ratio is an
-                # upper bound until the next valuation point
-                mr = maint / worst_eq if worst_eq > 0.0 else np.inf
-                if mr > mr_worst:
-                    mr_worst = mr
+                # long options only (value >= 0): no breach possible without valuing them; the
+                # ratio uses their value at the last valuation point
+                stale = 0.0
+                for k in range(MAX_SLOTS):
+                    if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+                        stale += slots[k, SL_VALUE]
+                mr_block = _ratio_max_nb(mr_block, maint, eq_mark + stale)
                 continue
             if not value_each_bar:
                 revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True)
@@ -1160,9 +1226,7 @@ def run_config_nb(
                     maint += _short_option_maint(slots[k], index[int(slots[k, SL_INST]), t])
             if maint <= 0.0:
                 continue
-            mr = maint / eq_mark if eq_mark > 0.0 else np.inf
-            if mr > mr_worst:
-                mr_worst = mr
+            mr_block = _ratio_max_nb(mr_block, maint, eq_mark)
             if eq_mark >= maint and worst_eq >= maint:
                 continue
             # liquidate every position of the venue (perps: cross margin only; an isolated
@@ -1196,16 +1260,13 @@ def run_config_nb(
                     )
                     n_open_slots -= 1
             next_exp = next_expiry_nb(slots)
+            dbuf_len = 0
             for k in range(MAX_ORDERS if n_live > 0 else 0):
                 if orders[k, O_ACTIVE] != 0.0 and inst_venue[int(orders[k, O_INST])] == v:
                     orders[k, O_ACTIVE] = 0.0
                     n_live -= 1
             if vparams[c, v, E.V_ON_LIQ] == 0.0 and failed_bar < 0:
                 failed_bar = t
-        if mr_worst > max_mr:
-            max_mr = mr_worst
-        if mr_worst > mr_block:
-            mr_block = mr_worst
 
         # ---- 6. flows, equity and the accounting identity --------------------------------
         fx_usd = 0.0
@@ -1289,6 +1350,8 @@ def run_config_nb(
                     row[E.S_IV, col] = vol_t
                 for j in range(6):
                     r_flow[j] = 0.0
+                if mr_block > max_mr:
+                    max_mr = mr_block
                 mr_block = 0.0
         bars_run = t + 1
         if failed_bar >= 0:
