@@ -68,6 +68,8 @@ def build_market(cfg: ExperimentConfig) -> Market:
         "iv_scale": m.iv_scale,
         "funding_constant": m.funding_constant,
         "funding_interval_hours": m.funding_interval_hours,
+        "skew": m.iv_skew,
+        "curvature": m.iv_curvature,
     }
     if m.source == "synthetic":
         from gammaperp.data.synthetic import generate

@@ -28,7 +28,7 @@ from gammaperp.config.reference import GENERATED_BEGIN, GENERATED_END, update_re
 from gammaperp.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_FINGERPRINT = "c1ad7a1f0e606181e5c36b0526d75b9456891b55b845028c89e270cbfb8ce624"
+DEFAULT_FINGERPRINT = "affca4ef4900a46cb76789078cd96fb3ee8312bc022eea84ec34d0039f2c1624"
 
 
 def test_config_to_dict_is_plain_and_complete():
@@ -51,7 +51,7 @@ def test_config_to_dict_is_plain_and_complete():
     assert isinstance(d["venues"], list) and d["venues"][0]["name"] == "binance"
     assert d["strategy"]["kind"] == "straddle" and d["hedge"]["trigger"] == "delta_band"
     assert d["market"]["s0"] is None
-    assert len(d["market"]) == 16 and len(d["venues"][0]) == 15
+    assert len(d["market"]) == 18 and len(d["venues"][0]) == 15
     assert ExperimentConfig.model_validate(d) == cfg
 
 
@@ -189,7 +189,7 @@ def test_docs_config_md_is_in_sync_with_the_models():
 
 def test_reference_lists_every_field_with_type_default_unit_range():
     md = config_reference_markdown()
-    assert md.count("\n| `") == 60
+    assert md.count("\n| `") == 62
     assert (
         "| `taker_fee_bps` | float | `4.0` | bps of notional | >= 0, <= 100 | "
         "Fee on fills that take liquidity. |"

@@ -204,6 +204,20 @@ class MarketConfig(_Frozen):
         doc="Multiplies the IV series (loaders already turn DVOL percent into decimals).",
         gt=0,
     )
+    iv_skew: float = _field(
+        0.0,
+        unit="vol per unit ln(K/S)",
+        doc="Smile slope: iv(K) = atm + skew * ln(K/S) + curvature * ln(K/S)^2.",
+        ge=-5,
+        le=5,
+    )
+    iv_curvature: float = _field(
+        0.0,
+        unit="vol per unit ln(K/S)^2",
+        doc="Smile curvature (see iv_skew).",
+        ge=-50,
+        le=50,
+    )
     funding_constant: float | None = _field(
         None,
         unit="decimal per funding interval",
