@@ -304,10 +304,12 @@ def run(
     *,
     market: Market | None = None,
     out: str | os.PathLike[str] | None = None,
+    report: bool = True,
 ) -> Result:
     """Run an experiment: build (or take) the market, simulate, optionally save the run dir.
 
-    ``out`` (or ``output.dir`` in the config) writes the run directory atomically.
+    ``out`` (or ``output.dir`` in the config) writes the run directory atomically, with its
+    ``report.html`` unless ``report=False``.
     """
     cfg = as_config(config)
     mkt = market if market is not None else build_market(cfg)
@@ -317,4 +319,8 @@ def run(
     target = out if out is not None else cfg.output.dir
     if target is not None:
         res.save(target, overwrite=cfg.output.overwrite)
+        if report:
+            from gammaperp.report import build_report
+
+            build_report(target)
     return res

@@ -269,18 +269,36 @@ def test_strategy_does_not_open_options_it_cannot_margin(market_factory):
     close = 30_000.0 * np.exp(np.linspace(0.0, 0.3, 400))  # a rally against a short straddle
     m = market_factory(close, iv=0.8)
     spec = RunSpec(
-        venues=(VenueSpec(name="venue", taker_fee=0.0, capital=9_000.0, tiers="flat",
-                          on_liquidation="continue"),),
-        strategy=StraddleSpec(instrument="PERP", hedge_instrument=None, side=-1,
-                              expiry_days=30),
+        venues=(
+            VenueSpec(
+                name="venue",
+                taker_fee=0.0,
+                capital=9_000.0,
+                tiers="flat",
+                on_liquidation="continue",
+            ),
+        ),
+        strategy=StraddleSpec(instrument="PERP", hedge_instrument=None, side=-1, expiry_days=30),
     )
     r = simulate(m, spec)
     # initial margin of 1 short ATM straddle at 30,000: 2 x (0.15 x 30,000 + mark) > 9,000
     assert r.summary["n_option_rolls"] == 0
     assert r.summary["liquidations"] == 0
     assert r.summary["rejected_orders"] == 1  # one refused stretch, not one per bar
-    ok = simulate(m, RunSpec(venues=(VenueSpec(name="venue", taker_fee=0.0, capital=40_000.0,
-                                               tiers="flat", on_liquidation="continue"),),
-                             strategy=spec.strategy))
+    ok = simulate(
+        m,
+        RunSpec(
+            venues=(
+                VenueSpec(
+                    name="venue",
+                    taker_fee=0.0,
+                    capital=40_000.0,
+                    tiers="flat",
+                    on_liquidation="continue",
+                ),
+            ),
+            strategy=spec.strategy,
+        ),
+    )
     assert ok.summary["n_option_rolls"] == 1
     assert ok.summary["rejected_orders"] == 0

@@ -25,6 +25,7 @@ def test_run_dir_contents_and_reproducibility(tmp_path):
         "funding.parquet",
         "liquidations.parquet",
         "market.json",
+        "report.html",
         "rolls.parquet",
         "summary.json",
         "trades.parquet",
@@ -66,9 +67,21 @@ def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
 def test_summary_json_holds_every_metric(tmp_path):
     res = run(CFG, out=tmp_path / "m")
     s = json.loads((tmp_path / "m" / "summary.json").read_text())
-    for key in ("total_pnl", "annualized_return", "sharpe", "sortino", "calmar", "max_drawdown",
-                "fees", "slippage", "funding", "n_hedges", "win_rate", "avg_pnl_per_hedge",
-                "liquidations"):
+    for key in (
+        "total_pnl",
+        "annualized_return",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown",
+        "fees",
+        "slippage",
+        "funding",
+        "n_hedges",
+        "win_rate",
+        "avg_pnl_per_hedge",
+        "liquidations",
+    ):
         assert key in s, key
     # the analytics agree with the engine's own totals
     m = res.metrics
@@ -76,3 +89,12 @@ def test_summary_json_holds_every_metric(tmp_path):
         assert m[key] == pytest.approx(res.summary[key], abs=1e-9), key
     att = res.attribution
     assert att["total_pnl"].sum() == pytest.approx(res.summary["total_pnl"], abs=1e-6)
+
+
+def test_plot_returns_report_figures():
+    res = run(CFG)
+    fig = res.plot()
+    assert type(fig).__name__ == "Figure" and len(fig.data) >= 1
+    assert len(res.plot("components").data) >= 4  # one trace per P&L component
+    with pytest.raises(ValueError, match="chart must be one of"):
+        res.plot("nope")

@@ -9,6 +9,7 @@ _MODULES = (
     "gammaperp.cli.config_cmd",
     "gammaperp.cli.run_cmd",
     "gammaperp.cli.data_cmd",
+    "gammaperp.cli.report_cmd",
 )
 
 for _name in _MODULES:

@@ -39,8 +39,9 @@ def execute(cfg: Any, out: Path | None, *, quiet: bool = False, as_json: bool = 
         transient=False,
     )
     t0 = time.perf_counter()
+    report = None
     with progress:
-        task = progress.add_task("building market", total=3)
+        task = progress.add_task("building market", total=4 if out is not None else 3)
         market = build_market(cfg)
         _stage(progress, task, f"simulating {market.n_bars:,} bars (first run compiles the kernel)")
         resolved = config_to_dict(cfg)
@@ -49,17 +50,38 @@ def execute(cfg: Any, out: Path | None, *, quiet: bool = False, as_json: bool = 
         _stage(progress, task, "writing run directory")
         if out is not None:
             res.save(out, overwrite=cfg.output.overwrite or out == DEMO_DIR)
+            _stage(progress, task, "writing report.html")
+            report = _write_report(res, out)
         _stage(progress, task, "done")
     elapsed = time.perf_counter() - t0
     if as_json:
-        payload = {"summary": res.summary, "run_dir": str(out) if out else None}
+        payload = {
+            "summary": res.summary,
+            "run_dir": str(out) if out else None,
+            "report": str(report) if report else None,
+        }
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
     elif not quiet:
-        _print_summary(res, out, elapsed)
+        _print_summary(res, out, elapsed, report)
     return res
 
 
-def _print_summary(res: Any, out: Path | None, elapsed: float) -> None:
+def _write_report(res: Any, out: Path) -> Path | None:
+    """``report.html`` in the run directory; a failure is a warning (the run is saved)."""
+    from gammaperp.report import build_report
+
+    try:
+        return build_report(res, out / "report.html")
+    except Exception as exc:
+        err_console.print(
+            f"warning: report.html not written ({type(exc).__name__}: {exc}); "
+            f"retry with: gammaperp report {out}",
+            markup=False,
+        )
+        return None
+
+
+def _print_summary(res: Any, out: Path | None, elapsed: float, report: Path | None = None) -> None:
     from rich.table import Table
 
     s = res.summary
@@ -104,6 +126,8 @@ def _print_summary(res: Any, out: Path | None, elapsed: float) -> None:
         )
     if out is not None:
         console.print(f"run directory: {out}")
+    if report is not None:
+        console.print(f"report: {report}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"elapsed: {elapsed:.2f} s")
 
 
@@ -152,13 +176,52 @@ def demo_command(
     bars: Annotated[
         int, typer.Option(help="Minute bars of the synthetic market (default: 90 days).")
     ] = 129_600,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Run on real bars instead: an OHLCV file in any format "
+            "`gammaperp data import` reads (e.g. a Binance kline CSV).",
+        ),
+    ] = None,
+    funding: Annotated[
+        Path | None, typer.Option("--funding", help="Funding-rate history for --data.")
+    ] = None,
+    iv: Annotated[
+        Path | None,
+        typer.Option("--iv", help="Implied-vol series for --data (e.g. Deribit DVOL)."),
+    ] = None,
+    iv_constant: Annotated[
+        float | None,
+        typer.Option("--iv-constant", help="Constant implied vol for --data, decimal (0.6)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Long-gamma scalping demo: a long ATM straddle on the synthetic default market
-    (sideways-volatile preset), rolled every 30 days and delta-hedged with a perp."""
+    """Long-gamma scalping demo: a long ATM straddle, rolled every 30 days and delta-hedged
+    with a perp, on the synthetic default market (sideways-volatile preset) or, with --data,
+    on real bars. Writes the run directory and report.html."""
     from gammaperp.config import ExperimentConfig
+    from gammaperp.errors import ConfigError
 
+    market: dict = {"bars": bars}
+    if data is not None:
+        if iv is None and iv_constant is None:
+            raise ConfigError(
+                "--data needs implied vol: --iv FILE (e.g. Deribit DVOL) or --iv-constant 0.6 "
+                "(realised vol is never used as implied vol)"
+            )
+        market = {"source": "files", "ohlcv": str(data.resolve()), "gap_policy": "ffill"}
+        if funding is not None:
+            market["funding"] = str(funding.resolve())
+        else:
+            market["funding_constant"] = 0.0001
+        if iv is not None:
+            market["iv"] = str(iv.resolve())
+        else:
+            market["iv_constant"] = iv_constant
+    elif funding is not None or iv is not None or iv_constant is not None:
+        raise ConfigError("--funding, --iv and --iv-constant go with --data")
     cfg = ExperimentConfig.model_validate(
-        {"name": "demo", "market": {"bars": bars}, "output": {"overwrite": True}}
+        {"name": "demo", "market": market, "output": {"overwrite": True}}
     )
     execute(cfg, out, as_json=as_json)

@@ -144,6 +144,26 @@ class Result:
 
         return attribute_pnl(self).frame
 
+    def plot(self, chart: str = "equity"):
+        """An interactive plotly figure of the run, as in the HTML report: ``equity``,
+        ``drawdown``, ``components`` (cumulative P&L by component), ``price`` (price with the
+        hedge trades and net delta), ``funding``, ``margin`` or ``vol``."""
+        from gammaperp.report import charts
+        from gammaperp.report.data import as_run_data
+
+        builders = {
+            "equity": charts.equity_chart,
+            "drawdown": charts.drawdown_chart,
+            "components": charts.components_chart,
+            "price": charts.price_hedges_chart,
+            "funding": charts.funding_chart,
+            "margin": charts.margin_chart,
+            "vol": charts.vol_chart,
+        }
+        if chart not in builders:
+            raise ValueError(f"chart must be one of {sorted(builders)}, got {chart!r}")
+        return builders[chart](as_run_data(self))
+
     def summary_with_metrics(self) -> dict[str, Any]:
         """The engine's totals plus every metric: what ``summary.json`` holds."""
         out = {k: v for k, v in self.metrics.items()}
