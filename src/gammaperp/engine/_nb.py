@@ -953,81 +953,16 @@ def run_config_nb(
                 n_rolls += 1
                 qty = side * p[E.P_QTY]
                 lg = log_index[opt_inst, t]
-                if kc == kp:
-                    n_rl, f0 = _open_slot(
-                        slots,
-                        0,
-                        opt_venue,
-                        opt_inst,
-                        kc,
-                        t_ns,
-                        qty,
-                        qty,
-                        p,
-                        s_opt,
-                        lg,
-                        vol_t,
-                        smile[und, 0],
-                        smile[und, 1],
-                        cash,
-                        d_fee,
-                        t,
-                        c,
-                        rl_i,
-                        rl_f,
+                # a straddle is one slot (calls and puts on one strike); a strangle two
+                n_open_slots = 1 if kc == kp else 2
+                for k in range(n_open_slots):
+                    n_rl, fee = _open_slot(
+                        slots, k, opt_venue, opt_inst, kc if k == 0 else kp, t_ns,
+                        qty if k == 0 else 0.0, qty if (k == 1 or kc == kp) else 0.0, p, s_opt,
+                        lg, vol_t, smile[und, 0], smile[und, 1], cash, d_fee, t, c, rl_i, rl_f,
                         n_rl,
-                    )
-                    tot[6] += f0
-                    n_open_slots = 1
-                else:
-                    n_rl, f0 = _open_slot(
-                        slots,
-                        0,
-                        opt_venue,
-                        opt_inst,
-                        kc,
-                        t_ns,
-                        qty,
-                        0.0,
-                        p,
-                        s_opt,
-                        lg,
-                        vol_t,
-                        smile[und, 0],
-                        smile[und, 1],
-                        cash,
-                        d_fee,
-                        t,
-                        c,
-                        rl_i,
-                        rl_f,
-                        n_rl,
-                    )
-                    n_rl, f1 = _open_slot(
-                        slots,
-                        1,
-                        opt_venue,
-                        opt_inst,
-                        kp,
-                        t_ns,
-                        0.0,
-                        qty,
-                        p,
-                        s_opt,
-                        lg,
-                        vol_t,
-                        smile[und, 0],
-                        smile[und, 1],
-                        cash,
-                        d_fee,
-                        t,
-                        c,
-                        rl_i,
-                        rl_f,
-                        n_rl,
-                    )
-                    tot[6] += f0 + f1
-                    n_open_slots = 2
+                    )  # fmt: skip
+                    tot[6] += fee
                 next_exp = next_expiry_nb(slots)
                 opt_delta = slots_delta_nb(slots)
                 dbuf_len = 0

@@ -29,106 +29,11 @@ LQ_I, LQ_F = 3, 5
 
 
 @njit(cache=True, parallel=True)
-def _run_batch_nb(
-    ts,
-    close,
-    open_,
-    high,
-    low,
-    volume,
-    spread,
-    mark,
-    index,
-    log_index,
-    sigma_bar,
-    inst_kind,
-    inst_venue,
-    inst_cs,
-    inst_lot,
-    inst_tick,
-    inst_und,
-    iv,
-    smile,
-    f_inst,
-    f_bar,
-    f_rate,
-    due_bar,
-    venue_fx_inst,
-    tier_floor,
-    tier_cap,
-    tier_mmr,
-    tier_amt,
-    params,
-    vparams,
-    stride,
-    sched_start,
-    sched_bar,
-    sched_inst,
-    sched_qty,
-    sched_type,
-    sched_limit,
-    steps,
-    totals,
-    bl_i,
-    bl_f,
-    fl_i,
-    fl_f,
-    rl_i,
-    rl_f,
-    lq_i,
-    lq_f,
-):  # pragma: no cover - compiled
-    for c in prange(params.shape[0]):
-        run_config_nb(
-            c,
-            ts,
-            close,
-            open_,
-            high,
-            low,
-            volume,
-            spread,
-            mark,
-            index,
-            log_index,
-            sigma_bar,
-            inst_kind,
-            inst_venue,
-            inst_cs,
-            inst_lot,
-            inst_tick,
-            inst_und,
-            iv,
-            smile,
-            f_inst,
-            f_bar,
-            f_rate,
-            due_bar,
-            venue_fx_inst,
-            tier_floor,
-            tier_cap,
-            tier_mmr,
-            tier_amt,
-            params,
-            vparams,
-            stride,
-            sched_start,
-            sched_bar,
-            sched_inst,
-            sched_qty,
-            sched_type,
-            sched_limit,
-            steps,
-            totals,
-            bl_i,
-            bl_f,
-            fl_i,
-            fl_f,
-            rl_i,
-            rl_f,
-            lq_i,
-            lq_f,
-        )
+def _run_batch_nb(n_cfg, *args):  # pragma: no cover - compiled
+    """Every configuration of a batch in parallel: ``args`` are ``run_config_nb``'s arguments
+    after the configuration index (each configuration writes only its own output rows)."""
+    for c in prange(n_cfg):
+        run_config_nb(c, *args)
 
 
 @dataclass(frozen=True)
@@ -523,7 +428,7 @@ def run_kernel(
             lq[1],
         )
         if parallel:
-            _run_batch_nb(*args)
+            _run_batch_nb(n_cfg, *args)
         else:
             for c in range(n_cfg):
                 run_config_nb(c, *args)
