@@ -160,3 +160,41 @@ def test_turnover_and_funding_split():
     # paid 1.25 + 0.5 = 1.75, received 0.5 + 0.25 = 0.75
     assert M.funding_split([0.5, -1.25, 0.25, -0.5]) == (1.75, 0.75)
     assert M.funding_split([]) == (0.0, 0.0)
+
+
+def test_fifo_round_trips_by_hand():
+    import pandas as pd
+
+    from gammaperp.analytics import fifo_round_trips
+
+    # buy 2 @100, sell 1 @110, sell 2 @90 (closes the last lot and opens a short), buy 1 @95;
+    # fee 4 bps of notional, no slippage
+    qty = [2.0, -1.0, -2.0, 1.0]
+    price = [100.0, 110.0, 90.0, 95.0]
+    f = pd.DataFrame(
+        {
+            "row": 0,
+            "instrument": "PERP",
+            "bar": [1, 3, 6, 8],
+            "qty": qty,
+            "price": price,
+            "fee": [abs(q) * p * 0.0004 for q, p in zip(qty, price, strict=True)],
+            "slippage": 0.0,
+            "usd": 1.0,
+            "cs": 1.0,
+            "kind": "perp_linear",
+            "reason": "hedge",
+        }
+    )
+    rt = fifo_round_trips(f)
+    # 1: 1 of the first lot, 100 -> 110: gross 10, costs 0.04 + 0.044
+    # 2: the other 1, 100 -> 90: gross -10, costs 0.04 + 0.036
+    # 3: the short 1 opened @90, closed @95: gross -5, costs 0.036 + 0.038
+    assert rt[["open_bar", "close_bar"]].values.tolist() == [[1, 3], [1, 6], [6, 8]]
+    np.testing.assert_allclose(rt["qty"], [1.0, 1.0, -1.0])
+    np.testing.assert_allclose(rt["gross"], [10.0, -10.0, -5.0], atol=1e-12)
+    np.testing.assert_allclose(rt["pnl"], [9.916, -10.076, -5.074], atol=1e-12)
+    assert M.win_rate(rt["pnl"]) == pytest.approx(1 / 3)
+    # lots opened by non-hedge fills are matched but not reported
+    f2 = f.assign(reason=["user", "hedge", "hedge", "hedge"])
+    assert fifo_round_trips(f2)[["open_bar", "close_bar"]].values.tolist() == [[6, 8]]

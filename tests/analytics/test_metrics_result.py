@@ -135,8 +135,9 @@ def test_synthetic_reference_run(synthetic_full):
     json.dumps(got, allow_nan=False)
     assert got["total_pnl"] == pytest.approx(-120.63688358046056, rel=1e-9)
     assert got["n_hedges"] == 84 and got["n_trades"] == 84
-    # 44 of the 84 hedge trades made money until the next hedge
-    assert got["win_rate"] == pytest.approx(44 / 84, abs=1e-15)
+    # 46 of the 77 FIFO round trips of hedge lots made money after fees
+    assert got["n_round_trips"] == 77
+    assert got["win_rate"] == pytest.approx(46 / 77, abs=1e-15)
     assert got["funding_paid"] - got["funding_received"] == pytest.approx(-got["funding"], abs=1e-9)
     assert got["hedge_fees"] == pytest.approx(got["fees"], abs=1e-9)  # no option fee
     assert got["time_in_market"] == 1.0

@@ -450,6 +450,65 @@ def hedge_trade_pnl(result: Any) -> pd.DataFrame:
     return out[f["reason"].to_numpy() == "hedge"]
 
 
+def hedge_round_trips(result: Any) -> pd.DataFrame:
+    """Closed round trips of hedge lots, matched first-in first-out per instrument.
+
+    Every hedge fill opens a lot (or closes earlier opposite lots first); a lot is closed by
+    the next opposite fills of the same instrument, whatever their reason (hedge or
+    liquidation). Each matched quantity is one round trip: ``pnl`` is its price P&L between
+    the two execution prices (USD; an inverse perp's coin P&L at the closing fill's USD rate)
+    minus the shares of both fills' fees and slippage that belong to the matched quantity.
+    Lots still open at the end are not round trips. Only fills whose opening was a hedge
+    count; lots opened by scripted (user) or liquidation fills are matched but not reported.
+    """
+    return fifo_round_trips(_fills(result))
+
+
+def fifo_round_trips(f: pd.DataFrame) -> pd.DataFrame:
+    """FIFO round trips of a fills frame (columns ``row, instrument, bar, qty, price, fee,
+    slippage, usd, cs, kind, reason``; see :func:`hedge_round_trips`)."""
+    cols = ["open_bar", "close_bar", "instrument", "qty", "entry", "exit", "gross", "costs",
+            "pnl"]  # fmt: skip
+    if not len(f):
+        return pd.DataFrame(columns=cols)
+    qty = f["qty"].to_numpy(dtype=np.float64)
+    price = f["price"].to_numpy(dtype=np.float64)
+    cost = f["fee"].to_numpy(dtype=np.float64) + f["slippage"].to_numpy(dtype=np.float64)
+    usd = f["usd"].to_numpy(dtype=np.float64)
+    cs = f["cs"].to_numpy(dtype=np.float64)
+    inverse = (f["kind"] == "perp_inverse").to_numpy()
+    is_hedge = (f["reason"] == "hedge").to_numpy()
+    bars = f["bar"].to_numpy(dtype=np.int64)
+    rows = f["row"].to_numpy()
+    names = f["instrument"].to_numpy()
+    out: list[tuple] = []
+    books: dict[int, list[list[float]]] = {}
+    for j in range(len(f)):
+        # lot: [remaining signed qty, price, cost per unit (USD), open bar, is hedge]
+        book = books.setdefault(int(rows[j]), [])
+        q = qty[j]
+        unit_cost = cost[j] * usd[j] / abs(q)
+        while q != 0.0 and book and (book[0][0] > 0.0) != (q > 0.0):
+            lot = book[0]
+            m_ = min(abs(q), abs(lot[0]))
+            sign = 1.0 if lot[0] > 0.0 else -1.0
+            if inverse[j]:
+                gross = sign * m_ * cs[j] * (1.0 / lot[1] - 1.0 / price[j]) * usd[j]
+            else:
+                gross = sign * m_ * cs[j] * (price[j] - lot[1]) * usd[j]
+            costs = m_ * (lot[2] + unit_cost)
+            if lot[4]:
+                out.append((int(lot[3]), int(bars[j]), names[j], sign * m_, lot[1], price[j],
+                            gross, costs, gross - costs))  # fmt: skip
+            lot[0] -= sign * m_
+            q += sign * m_
+            if abs(lot[0]) < 1e-12:
+                book.pop(0)
+        if abs(q) > 1e-12:
+            book.append([q, price[j], unit_cost, float(bars[j]), bool(is_hedge[j])])
+    return pd.DataFrame(out, columns=cols)
+
+
 def _funding_usd(result: Any) -> np.ndarray:
     """Funding ledger payments in USD (coin payments at the venue's USD rate of that bar)."""
     fund = result.funding
@@ -506,7 +565,9 @@ def compute_metrics(result: Any) -> dict[str, Any]:
         hedges = hedge_trade_pnl(result)
         fills = _fills(result)
         n_hedges = len(hedges)
-        wr = win_rate(hedges["pnl"])
+        trips = hedge_round_trips(result)
+        n_trips = len(trips)
+        wr = win_rate(trips["pnl"])
         avg = float(hedges["pnl"].mean()) if n_hedges else None
         hedge_fees = float(hedges["fee_usd"].sum())
         to = turnover(
@@ -515,7 +576,7 @@ def compute_metrics(result: Any) -> dict[str, Any]:
         paid, received = funding_split(_funding_usd(result))
     else:
         n_hedges = int(s.get("n_hedges", 0))
-        wr = avg = hedge_fees = to = paid = received = None
+        wr = avg = hedge_fees = to = paid = received = n_trips = None
         notes.append(
             "record='summary' keeps no blotter or funding ledger: win_rate, avg_pnl_per_hedge, "
             "hedge_fees, turnover and the funding split are None; n_hedges is the perp fill "
@@ -557,6 +618,7 @@ def compute_metrics(result: Any) -> dict[str, Any]:
         "n_hedges": n_hedges,
         "n_trades": int(s.get("n_trades", 0)),
         "win_rate": wr,
+        "n_round_trips": n_trips,
         "avg_pnl_per_hedge": avg,
         "turnover": to,
         "turnover_multiple": (to / capital) if to is not None else None,
