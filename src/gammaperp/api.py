@@ -283,6 +283,11 @@ def run_spec(cfg: ExperimentConfig) -> RunSpec:
         target=cfg.hedge.target,
         order_type=cfg.hedge.order_type,
         limit_offset=cfg.hedge.limit_offset_bps * BPS,
+        triggers=tuple(cfg.hedge.triggers),
+        move_abs=cfg.hedge.price_move_usd or 0.0,
+        move_pct=cfg.hedge.price_move_pct or 0.0,
+        interval_minutes=cfg.hedge.interval_minutes or 0.0,
+        risk_aversion=cfg.hedge.risk_aversion or 0.0,
     )
     ex = cfg.execution
     execution = ExecutionSpec(

@@ -544,9 +544,48 @@ class DeltaBandHedgeConfig(HedgeConfig):
     venue: str | None = _field(
         None, unit="name", doc="Venue to hedge on; unset: the first venue.", min_length=1
     )
+    triggers: tuple[Literal["band", "price", "time", "whalley_wilmott"], ...] = _field(
+        ("band",),
+        unit="choices",
+        doc="Combinable conditions that trigger a hedge: band (|net delta| > band), price "
+        "(a move since the last hedge), time (an interval since the last hedge), "
+        "whalley_wilmott (|net delta| > the Whalley-Wilmott band).",
+        min_length=1,
+        strict=False,
+    )
+    price_move_usd: float | None = _field(
+        None, unit="USD", doc="Price trigger: hedge after this move since the last hedge.", gt=0
+    )
+    price_move_pct: float | None = _field(
+        None,
+        unit="fraction",
+        doc="Price trigger: hedge after this relative move (0.01 = 1 %) since the last hedge.",
+        gt=0,
+        lt=1,
+    )
+    interval_minutes: float | None = _field(
+        None, unit="minutes", doc="Time trigger: hedge this long after the last hedge.", gt=0
+    )
+    risk_aversion: float | None = _field(
+        None,
+        unit="1/USD",
+        doc="Whalley-Wilmott band: risk aversion (band = (1.5 fee S Gamma^2 / this)^(1/3)).",
+        gt=0,
+    )
 
     @model_validator(mode="after")
     def _combinations(self) -> DeltaBandHedgeConfig:
+        problems: list[tuple[str, str]] = []
+        if "price" in self.triggers and not (self.price_move_usd or self.price_move_pct):
+            problems.append(
+                ("price_move_pct", 'trigger "price" needs price_move_usd or price_move_pct')
+            )
+        if "time" in self.triggers and self.interval_minutes is None:
+            problems.append(("interval_minutes", 'trigger "time" needs interval_minutes'))
+        if "whalley_wilmott" in self.triggers and self.risk_aversion is None:
+            problems.append(("risk_aversion", 'trigger "whalley_wilmott" needs risk_aversion'))
+        if problems:
+            _combination(problems)
         if self.order_type == "market" and self.limit_offset_bps > 0:
             _combination(
                 [

@@ -220,6 +220,40 @@ def delta_block_nb(dbuf, slots, t0, ts, index, log_index, iv, smile, inst_und):
     return n
 
 
+@njit(cache=True, error_model="numpy")
+def _ww_band_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, cost, risk_aversion):
+    """Whalley-Wilmott (1997) asymptotically optimal hedge band half-width, in coin:
+    ``H = (3/2 * exp(-r tau) * cost * S * Gamma^2 / risk_aversion)^(1/3)`` with ``Gamma``
+    the option book's gamma (per coin of underlying, summed over open slots), ``cost`` the
+    proportional trading cost of the hedge (its taker fee rate) and ``risk_aversion`` in 1/USD.
+    No option gamma (or a zero cost): a zero band (hedge every change)."""
+    g = 0.0
+    s_ref = 0.0
+    disc = 1.0
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] == 0.0:
+            continue
+        si = int(slots[k, SL_INST])
+        u = inst_und[si]
+        s = index[si, t]
+        tau = (slots[k, SL_EXPIRY_NS] - t_ns) * YEARS_PER_NS
+        if tau <= 0.0:
+            continue
+        log_sk = log_index[si, t] - slots[k, SL_LOGK]
+        vol = smile_vol_nb(iv[u, t], smile[u, 0], smile[u, 1], -log_sk)
+        r = slots[k, SL_RATE]
+        q = r if slots[k, SL_MODEL] == 1.0 else slots[k, SL_CARRY]
+        sq = vol * math.sqrt(tau)
+        d1 = (log_sk + (r - q + 0.5 * vol * vol) * tau) / sq
+        pdf = 0.3989422804014327 * math.exp(-0.5 * d1 * d1)
+        g += (slots[k, SL_CALL_QTY] + slots[k, SL_PUT_QTY]) * math.exp(-q * tau) * pdf / (s * sq)
+        s_ref = s
+        disc = math.exp(-r * tau)
+    if g == 0.0 or cost <= 0.0 or risk_aversion <= 0.0:
+        return 0.0
+    return (1.5 * disc * cost * s_ref * g * g / risk_aversion) ** (1.0 / 3.0)
+
+
 @njit(cache=True, inline="always", error_model="numpy")
 def slots_delta_nb(slots):
     total = 0.0
@@ -684,6 +718,9 @@ def run_config_nb(
     n_rejected = 0
     open_refused = False
     dbuf = np.empty(DELTA_BLOCK)  # option delta of upcoming bars (fast path)
+    trig = int(p[E.P_TRIGGERS])
+    last_hedge_px = close[hedge_inst, 0] if hedge_inst >= 0 else 0.0
+    last_hedge_ns = ts[0] - p[E.P_INTERVAL_NS]  # the time trigger fires on the first bar
     dbuf_start = 0
     dbuf_len = 0
     n_open_slots = 0
@@ -982,10 +1019,31 @@ def run_config_nb(
                             net += _inst_delta(
                                 inst_kind[hedge_inst], inst_cs[hedge_inst], orders[k, O_QTY], hp
                             )
-                if abs(net) > band:
+                # triggers (combinable): the delta band, the Whalley-Wilmott band, a price move
+                # or a time interval since the last hedge
+                thr = band
+                fire = (trig & E.TRIG_BAND) != 0 and abs(net) > band
+                if trig & E.TRIG_WW:
+                    thr = _ww_band_nb(
+                        slots, t, t_ns, index, log_index, iv, smile, inst_und,
+                        vparams[c, inst_venue[hedge_inst], E.V_TAKER], p[E.P_RISK_AVERSION],
+                    )  # fmt: skip
+                    if abs(net) > thr:
+                        fire = True
+                if trig & E.TRIG_PRICE:
+                    move = abs(hp - last_hedge_px)
+                    if (p[E.P_MOVE_ABS] > 0.0 and move >= p[E.P_MOVE_ABS]) or (
+                        p[E.P_MOVE_PCT] > 0.0 and move >= p[E.P_MOVE_PCT] * last_hedge_px
+                    ):
+                        fire = True
+                if trig & E.TRIG_TIME and t_ns - last_hedge_ns >= p[E.P_INTERVAL_NS]:
+                    fire = True
+                if fire:
+                    last_hedge_px = hp
+                    last_hedge_ns = t_ns
                     want = -net
-                    if p[E.P_TARGET] == E.TARGET_EDGE:
-                        want = -(net - band) if net > 0.0 else -(net + band)
+                    if p[E.P_TARGET] == E.TARGET_EDGE and abs(net) > thr:
+                        want = -(net - thr) if net > 0.0 else -(net + thr)
                     q = round_to_nb(
                         _delta_to_qty(inst_kind[hedge_inst], inst_cs[hedge_inst], want, hp),
                         inst_lot[hedge_inst],

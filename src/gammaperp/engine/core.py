@@ -251,6 +251,11 @@ def strategy_params(market: Market, venues: Sequence[VenueSpec], spec: RunSpec) 
     p[E.P_TARGET] = E.TARGET_EDGE if st.target == "edge" else E.TARGET_ZERO
     p[E.P_ORDER_TYPE] = E.ORDER_LIMIT if st.order_type == "limit" else E.ORDER_MARKET
     p[E.P_LIMIT_OFFSET] = st.limit_offset
+    p[E.P_TRIGGERS] = sum(E.TRIGGERS[x] for x in set(st.triggers))
+    p[E.P_MOVE_ABS] = st.move_abs
+    p[E.P_MOVE_PCT] = st.move_pct
+    p[E.P_INTERVAL_NS] = st.interval_minutes * 60e9
+    p[E.P_RISK_AVERSION] = st.risk_aversion
     return p
 
 

@@ -22,6 +22,14 @@ ORDER_LIMIT = 1
 TARGET_ZERO = 0
 TARGET_EDGE = 1
 
+# --- hedge triggers (bitmask, combinable) ----------------------------------------------------
+TRIG_BAND = 1  # |net delta| > band
+TRIG_PRICE = 2  # hedge price moved by P_MOVE_ABS USD or P_MOVE_PCT since the last hedge
+TRIG_TIME = 4  # P_INTERVAL_NS elapsed since the last hedge
+TRIG_WW = 8  # |net delta| > Whalley-Wilmott band (fee rate, gamma, risk aversion)
+TRIGGERS = {"band": TRIG_BAND, "price": TRIG_PRICE, "time": TRIG_TIME,
+            "whalley_wilmott": TRIG_WW}  # fmt: skip
+
 # --- slippage models -------------------------------------------------------------------------
 SLIP_NONE = 0
 SLIP_FIXED_BPS = 1
@@ -88,7 +96,12 @@ P_SLIP_MODEL = 20
 P_SLIP_BPS = 21
 P_SLIP_K = 22  # vol-scaled slippage: fraction of one bar's sigma
 P_IMPACT_K = 23  # square-root impact coefficient
-N_PARAMS = 24
+P_TRIGGERS = 24  # bitmask of hedge triggers (TRIG_*); any enabled trigger that fires hedges
+P_MOVE_ABS = 25  # price-move trigger: USD move of the hedge price since the last hedge
+P_MOVE_PCT = 26  # price-move trigger: fractional move since the last hedge
+P_INTERVAL_NS = 27  # time trigger: hedge every this many ns
+P_RISK_AVERSION = 28  # Whalley-Wilmott band: risk aversion gamma (1/USD)
+N_PARAMS = 29
 
 # --- per-venue parameter columns -------------------------------------------------------------
 V_TAKER = 0  # fee rate (0.0004 = 4 bps)

@@ -53,8 +53,12 @@ class StraddleSpec:
 
     ``quantity`` straddles in coin (1 = one call + one put on 1 coin); ``side`` +1 long, -1
     short. Strikes: spot x ``call_moneyness`` / ``put_moneyness`` rounded to ``strike_step``
-    USD (0 = exact). The hedge trades ``hedge_instrument`` whenever |net delta| > ``band`` (coin)
-    back to zero (``target="zero"``) or to the band edge (``"edge"``).
+    USD (0 = exact). The hedge trades ``hedge_instrument`` back to zero net delta
+    (``target="zero"``) or to the band edge (``"edge"``) whenever one of its ``triggers`` fires:
+    ``band`` (|net delta| > ``band`` coin), ``whalley_wilmott`` (|net delta| > the
+    Whalley-Wilmott band from the hedge's fee rate, the book's gamma and ``risk_aversion``),
+    ``price`` (the hedge price moved ``move_abs`` USD or ``move_pct`` since the last hedge) or
+    ``time`` (``interval_minutes`` since the last hedge).
     """
 
     instrument: str = "BTCUSDT"  # instrument whose index price is the option underlying
@@ -77,6 +81,11 @@ class StraddleSpec:
     target: Literal["zero", "edge"] = "zero"
     order_type: Literal["market", "limit"] = "market"
     limit_offset: float = 0.0
+    triggers: tuple[str, ...] = ("band",)  # any of: band, price, time, whalley_wilmott
+    move_abs: float = 0.0  # price trigger: USD move of the hedge price since the last hedge
+    move_pct: float = 0.0  # price trigger: fractional move since the last hedge
+    interval_minutes: float = 0.0  # time trigger: hedge every this many minutes
+    risk_aversion: float = 0.0  # Whalley-Wilmott band: risk aversion, 1/USD
 
     def __post_init__(self) -> None:
         if self.side not in (1, -1):
@@ -91,6 +100,16 @@ class StraddleSpec:
             raise EngineError(f"hedge.band must be > 0, got {self.band}")
         if self.call_moneyness <= 0 or self.put_moneyness <= 0:
             raise EngineError("strategy moneyness must be > 0")
+        known = ("band", "price", "time", "whalley_wilmott")
+        bad = [x for x in self.triggers if x not in known]
+        if bad or not self.triggers:
+            raise EngineError(f"hedge.triggers: unknown or empty {bad}; choose from {known}")
+        if "price" in self.triggers and not (self.move_abs > 0 or self.move_pct > 0):
+            raise EngineError("hedge trigger 'price' needs move_abs > 0 or move_pct > 0")
+        if "time" in self.triggers and not self.interval_minutes > 0:
+            raise EngineError("hedge trigger 'time' needs interval_minutes > 0")
+        if "whalley_wilmott" in self.triggers and not self.risk_aversion > 0:
+            raise EngineError("hedge trigger 'whalley_wilmott' needs risk_aversion > 0")
 
 
 @dataclass(frozen=True)
