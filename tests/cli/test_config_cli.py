@@ -50,6 +50,11 @@ def test_show_json(capsys):
         "order_type": "market",
         "limit_offset_bps": 0.0,
         "venue": None,
+        "triggers": ["band"],
+        "price_move_usd": None,
+        "price_move_pct": None,
+        "interval_minutes": None,
+        "risk_aversion": None,
     }
 
 

@@ -16,8 +16,15 @@ Writes are atomic per file: the new content goes to a temporary file in the same
 ``os.replace``, so a crash leaves either the old or the new file, never half of one
 (``Store(fsync=True)`` also flushes each file to disk before the rename). The catalog is
 updated after the files, in one transaction; :meth:`Store.reindex` rebuilds it from the
-files. A ``put`` holds the catalog's DuckDB file lock while it writes, so a second writer
-process fails instead of interleaving.
+files. A ``put`` holds the catalog's DuckDB file lock while it replaces files and updates the
+catalog, so a second writer process waits (``lock_timeout``) or fails instead of
+interleaving. (A new year file is encoded into its temporary file on a background thread
+while the catalog is being opened; it is renamed into place only once the lock is held, and
+merged as usual if the year file appeared meanwhile.)
+
+Parquet files use LZ4 by default (``Store(compression=...)``), no dictionary pages,
+row groups of 131,072 rows, statistics on ``ts`` only, ``DELTA_BINARY_PACKED`` for ``ts`` and
+``BYTE_STREAM_SPLIT`` for float columns (standard Parquet encodings).
 
 Catalog tables (``catalog.duckdb``; times are int64 ns UTC):
 
@@ -38,6 +45,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -84,6 +92,23 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "row_group_size": 131_072,  # ~3 months of 1m bars: row groups skipped by time filters
     "write_statistics": ["ts"],
 }
+# Column encodings (standard Parquet encodings, read by pyarrow, DuckDB, polars, Spark...):
+# ``ts`` (sorted int64 ns) is delta-encoded, float columns are byte-stream-split. On a year
+# of 1m bars this halves the write time against PLAIN + LZ4 and makes the file smaller.
+TS_ENCODING = "DELTA_BINARY_PACKED"
+FLOAT_ENCODING = "BYTE_STREAM_SPLIT"
+
+
+def _column_encodings(schema: pa.Schema) -> dict[str, str]:
+    enc: dict[str, str] = {}
+    for f in schema:
+        if f.name == "ts" and pa.types.is_timestamp(f.type):
+            enc[f.name] = TS_ENCODING
+        elif pa.types.is_floating(f.type):
+            enc[f.name] = FLOAT_ENCODING
+    return enc
+
+
 _SCHEMA_VERSION = 1
 _SAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 _TS_TYPE = pa.timestamp("ns", tz="UTC")
@@ -256,24 +281,108 @@ def _merge(old: pa.Table, new: pa.Table, unique: bool) -> pa.Table:
     return _sort_stable(_concat([kept, new]))
 
 
-def _write_atomic(
+def _write_temp(
     table: pa.Table, path: Path, *, fsync: bool = True, compression: str = DEFAULT_COMPRESSION
-) -> int:
-    """Write ``table`` to ``path`` via a temporary file + ``os.replace``; returns bytes."""
+) -> str:
+    """Write ``table`` to a new temporary file next to ``path`` (``.{name}.*.tmp``, which
+    readers ignore); returns its path. :func:`_commit` renames it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh, compression=compression, **PARQUET_OPTIONS)
+            pq.write_table(
+                table,
+                fh,
+                compression=compression,
+                column_encoding=_column_encodings(table.schema),
+                **PARQUET_OPTIONS,
+            )
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _commit(tmp: str, path: Path) -> int:
+    """Atomically replace ``path`` by the temporary file ``tmp``; returns the bytes."""
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return path.stat().st_size
+
+
+def _write_atomic(
+    table: pa.Table, path: Path, *, fsync: bool = True, compression: str = DEFAULT_COMPRESSION
+) -> int:
+    """Write ``table`` to ``path`` via a temporary file + ``os.replace``; returns bytes."""
+    return _commit(_write_temp(table, path, fsync=fsync, compression=compression), path)
+
+
+class _Prewrite:
+    """Encode new year files into temporary files on a background thread.
+
+    :meth:`Store.put` starts this before it opens the catalog, so the Parquet encoding
+    (which releases the GIL) overlaps with opening the DuckDB catalog and taking its lock.
+    Only files that will be written as given are prepared: under ``mode="merge"``, those
+    whose year file does not exist yet. Nothing becomes visible until :meth:`take`, called
+    with the catalog lock held, hands a temporary file over for the rename; the caller then
+    re-checks that the year file still does not exist (another process may have written it
+    meanwhile) and otherwise merges as usual. :meth:`close` removes whatever was not taken.
+    """
+
+    def __init__(self, jobs: list[tuple[Path, pa.Table]], *, fsync: bool, compression: str):
+        self._results: dict[Path, tuple[str | None, BaseException | None]] = {}
+        self._taken: set[Path] = set()
+        self._paths = [p for p, _ in jobs]
+        self._thread: threading.Thread | None = None
+        if jobs:
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(jobs, fsync, compression),
+                name="gammaperp-parquet-write",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def _run(self, jobs: list[tuple[Path, pa.Table]], fsync: bool, compression: str) -> None:
+        for path, part in jobs:
+            try:
+                tmp = _write_temp(part, path, fsync=fsync, compression=compression)
+                self._results[path] = (tmp, None)
+            except BaseException as exc:  # re-raised by take() on the caller's thread
+                self._results[path] = (None, exc)
+
+    def __contains__(self, path: Path) -> bool:
+        return path in self._paths
+
+    def _wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def take(self, path: Path) -> str:
+        """The finished temporary file for ``path`` (the caller renames or removes it)."""
+        self._wait()
+        self._taken.add(path)
+        tmp, exc = self._results[path]
+        if exc is not None:
+            raise exc
+        assert tmp is not None
+        return tmp
+
+    def close(self) -> None:
+        self._wait()
+        for path, (tmp, _) in self._results.items():
+            if tmp is not None and path not in self._taken:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
 
 # --------------------------------------------------------------------------- the store
@@ -509,16 +618,25 @@ class Store:
         }
         table = table.replace_schema_metadata({"gammaperp": json.dumps(ident)})
         kdir = self._dir(series.venue, series.market, series.symbol, series.kind, bar)
+        pre = _Prewrite(
+            [
+                (path, part)
+                for path, part in self._year_parts(table, kdir)
+                if mode == "replace" or not path.exists()
+            ],
+            fsync=self.fsync,
+            compression=self.compression,
+        )
         # One catalog connection for the whole put: DuckDB's file lock also keeps a second
         # writer process out while the Parquet files are rewritten.
-        with self._db(write=True) as con:
+        with contextlib.closing(pre), self._db(write=True) as con:
             found = _select(con, "SELECT * FROM series WHERE key = ?", [key])
             prev = found[0] if found else None
             prev_rows = int(prev["rows"]) if prev else 0
             old_files = [
                 r[0] for r in con.execute("SELECT path FROM files WHERE key = ?", [key]).fetchall()
             ]
-            written = self._write_years(table, kdir, ident, mode, unique)
+            written = self._write_years(table, kdir, ident, mode, unique, pre)
             removed: list[str] = []
             if mode == "replace":
                 for rel in old_files:
@@ -605,14 +723,12 @@ class Store:
             files=tuple(sorted(written)),
         )
 
-    def _write_years(
-        self, table: pa.Table, kdir: Path, ident: dict[str, Any], mode: str, unique: bool
-    ) -> dict[str, tuple[int, int, int, int]]:
-        """Write ``table`` (sorted) into one file per UTC year; returns per-file stats."""
-        written: dict[str, tuple[int, int, int, int]] = {}
+    @staticmethod
+    def _year_parts(table: pa.Table, kdir: Path) -> list[tuple[Path, pa.Table]]:
+        """``table`` (sorted) cut into one slice per UTC year, with the file of each."""
         t = _ts_of(table)
         if t.shape[0] == 0:
-            return written
+            return []
         y0 = int(str(np.datetime64(int(t[0]), "ns").astype("datetime64[Y]")))
         y1 = int(str(np.datetime64(int(t[-1]), "ns").astype("datetime64[Y]")))
         edges = np.array(
@@ -620,11 +736,37 @@ class Store:
             dtype=np.int64,
         )
         cuts = [0, *np.searchsorted(t, edges, side="left").tolist(), t.shape[0]]
-        for year, lo, hi in zip(range(y0, y1 + 1), cuts[:-1], cuts[1:], strict=True):
-            if hi <= lo:
-                continue
-            part = table.slice(lo, hi - lo)
-            path = kdir / f"{year}.parquet"
+        return [
+            (kdir / f"{year}.parquet", table.slice(lo, hi - lo))
+            for year, lo, hi in zip(range(y0, y1 + 1), cuts[:-1], cuts[1:], strict=True)
+            if hi > lo
+        ]
+
+    def _write_years(
+        self,
+        table: pa.Table,
+        kdir: Path,
+        ident: dict[str, Any],
+        mode: str,
+        unique: bool,
+        pre: _Prewrite | None = None,
+    ) -> dict[str, tuple[int, int, int, int]]:
+        """Write ``table`` (sorted) into one file per UTC year; returns per-file stats.
+
+        Called with the catalog lock held. ``pre``: year files already encoded into
+        temporary files; one is renamed into place only if it is still right to write the
+        new rows as given (``mode="replace"``, or no year file exists now)."""
+        written: dict[str, tuple[int, int, int, int]] = {}
+        for path, part in self._year_parts(table, kdir):
+            if pre is not None and path in pre:
+                tmp = pre.take(path)
+                if mode == "replace" or not path.exists():
+                    nbytes = _commit(tmp, path)
+                    pt = _ts_of(part)
+                    written[self._rel(path)] = (part.num_rows, int(pt[0]), int(pt[-1]), nbytes)
+                    continue
+                with contextlib.suppress(OSError):  # written meanwhile: merge instead
+                    os.unlink(tmp)
             if mode == "merge" and path.exists():
                 try:
                     part = _merge(pq.read_table(path), part, unique)

@@ -341,7 +341,15 @@ def validate(
         raise DataError(f"validate: kind={kind!r} given for a {series.kind!r} series")
     fname = file or (_basename(series.source) if series.source else "")
     frame = series.frame
-    lines = None if line_numbers is None else np.asarray(line_numbers, dtype=np.int64)
+    lines: Any
+    if line_numbers is None:
+        lines = None
+    elif getattr(line_numbers, "lazy_line_numbers", False):
+        # a loader's SourceLines: the file is scanned for line numbers only if an issue
+        # names a row (indexing it gives the same int64 values as the array would)
+        lines = line_numbers
+    else:
+        lines = np.asarray(line_numbers, dtype=np.int64)
     if lines is not None and len(lines) != len(frame):
         raise DataError(
             f"validate: {len(lines)} line numbers given for {len(frame)} rows of {series.key}"
@@ -388,9 +396,11 @@ def validate(
     ts = idx.as_unit("ns").asi8 if len(idx) else np.zeros(0, dtype=np.int64)
     # --- ordering and duplicates
     sorted_ok = True
+    d = None
     if len(ts) > 1:
         d = np.diff(ts)
-        back = np.flatnonzero(d < 0)
+        d_min = d.min()  # one pass; rows are looked for only when something is wrong
+        back = np.flatnonzero(d < 0) if d_min < 0 else np.zeros(0, dtype=np.int64)
         if len(back):
             sorted_ok = False
             p = int(back[0]) + 1
@@ -402,7 +412,7 @@ def validate(
                 [p],
                 "ts",
             )
-        if series.kind in _BAR_KINDS:
+        if series.kind in _BAR_KINDS and d_min <= 0:
             dup = np.flatnonzero(d == 0) + 1
             if len(dup):
                 col.add(
@@ -424,7 +434,7 @@ def validate(
     interval = _interval(series, ts, expected_interval)
     report.interval = interval
     if interval is not None and sorted_ok and len(ts) > 1:
-        gaps, gap_pos, irregular = _find_gaps(ts, interval)
+        gaps, gap_pos, irregular = _find_gaps(ts, interval, d)
         report.gaps = [Gap(idx[p], idx[p + 1], int(m)) for p, m in zip(gap_pos, gaps, strict=True)]
         sev: Severity = "error" if gap_policy == "fail" else "warning"
         if len(gap_pos):
@@ -503,9 +513,15 @@ def _interval(
     return None
 
 
-def _find_gaps(ts: np.ndarray, interval: pd.Timedelta) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _find_gaps(
+    ts: np.ndarray, interval: pd.Timedelta, diffs: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     step = interval.value
-    d = np.diff(ts).astype(np.float64)
+    di = np.diff(ts) if diffs is None else diffs
+    if len(di) and di.min() == step and di.max() == step:  # the regular case: no gap at all
+        none = np.zeros(0, dtype=np.int64)
+        return none, none, none
+    d = di.astype(np.float64)
     ratio = d / step
     k = np.rint(ratio)
     off = np.abs(ratio - k) > 0.01
@@ -526,6 +542,8 @@ def _check_values(series: Series, frame: pd.DataFrame, col: _Collector) -> None:
     for c in _PRICE_COLUMNS.get(kind, ()):
         if c not in frame.columns:
             continue
+        if _all_positive(frame[c]) or (signed and _no_nan(frame[c])):
+            continue  # the common case, decided in one pass: no NaN, nothing <= 0
         v = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)
         optional = kind == "ohlcv" and c in ("mark", "index", "bid", "ask")
         nan = np.isnan(v)
@@ -572,6 +590,8 @@ def _check_values(series: Series, frame: pd.DataFrame, col: _Collector) -> None:
     for c in _QTY_COLUMNS.get(kind, ()):
         if c not in frame.columns:
             continue
+        if _all_positive(frame[c]):
+            continue  # no NaN, no negative and no zero quantity
         v = frame[c].to_numpy(dtype=np.float64)
         nan = np.isnan(v)
         if nan.any():
@@ -598,9 +618,17 @@ def _check_values(series: Series, frame: pd.DataFrame, col: _Collector) -> None:
         )
         tol = _TOL * np.abs(h)
         with np.errstate(invalid="ignore"):
-            hl = h < lo - tol
-            cl = ((c_ > h + tol) | (c_ < lo - tol)) & ~hl
-            op = ((o > h + tol) | (o < lo - tol)) & ~hl
+            up, dn = h + tol, lo - tol
+            # fmax/fmin skip a NaN, so these equal the any() of the per-row tests below
+            suspect = bool(
+                (h < dn).any() or (np.fmax(o, c_) > up).any() or (np.fmin(o, c_) < dn).any()
+            )
+            if suspect:
+                hl = h < dn
+                cl = ((c_ > up) | (c_ < dn)) & ~hl
+                op = ((o > up) | (o < dn)) & ~hl
+            else:
+                hl = cl = op = np.zeros(0, dtype=bool)
         if hl.any():
             pos = np.flatnonzero(hl)
             col.add(
@@ -639,6 +667,29 @@ def _check_values(series: Series, frame: pd.DataFrame, col: _Collector) -> None:
             col.add(
                 "warning", "crossed", "crossed quote (bid > ask)", np.flatnonzero(crossed), "bid"
             )
+
+
+def _float_values(s: pd.Series) -> np.ndarray | None:
+    """The float64 values of a column without a copy, or None for any other dtype."""
+    return s.to_numpy() if s.dtype == np.float64 else None
+
+
+def _all_positive(s: pd.Series) -> bool:
+    """True when a float64 column has no NaN and every value is > 0 (one pass; a NaN
+    propagates into the minimum). False means "look closer", not "there is a problem"."""
+    v = _float_values(s)
+    if v is None or len(v) == 0:
+        return False
+    with np.errstate(invalid="ignore"):
+        lo = v.min()
+    return bool(lo > 0)  # NaN > 0 is False
+
+
+def _no_nan(s: pd.Series) -> bool:
+    v = _float_values(s)
+    if v is None or len(v) == 0:
+        return False
+    return not np.isnan(v.min())
 
 
 def _robust_scale(x: np.ndarray) -> tuple[float, float]:

@@ -13,10 +13,12 @@ import contextlib
 import contextvars
 import csv
 import io
+import os
 import re
+import stat
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,13 +43,95 @@ _NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
 # --------------------------------------------------------------------------- reading bytes
-@dataclass(frozen=True)
-class Raw:
-    """The decoded bytes of one source file."""
+HEAD_BYTES = 64 * 1024  # what format detection and header parsing look at
+DEFER_MIN_BYTES = 1 << 20  # plain files at least this big are parsed straight from disk
 
-    data: bytes
-    name: str  # display name used in messages: the file's base name
-    source: str  # the path as given (str), recorded in Series.source
+
+class Raw:
+    """The decoded bytes of one source file.
+
+    ``data`` is the whole (decompressed) content and ``head`` its first 64 KiB. A plain
+    (not gzip/zip) file of 1 MiB or more is read lazily: :func:`read_source` keeps only its
+    head, the CSV parser reads the file itself (:attr:`path`, which saves copying it into
+    memory first) and ``data`` reads the file when something first needs the bytes (a
+    loader that works on them, or a message that needs source line numbers). That late read
+    checks that the file's size and modification time are still those :func:`read_source`
+    saw, so a message never quotes the lines of a different version of the file.
+    """
+
+    __slots__ = ("_data", "_head", "_path", "_stamp", "name", "source")
+
+    def __init__(
+        self,
+        data: bytes | None,
+        name: str,  # display name used in messages: the file's base name
+        source: str,  # the path as given (str), recorded in Series.source
+        *,
+        path: Path | None = None,
+        head: bytes | None = None,
+        stamp: tuple[int, ...] | None = None,
+    ) -> None:
+        if data is None and (path is None or head is None or stamp is None):
+            raise ValueError("Raw: give the data, or the path, head and stamp of the file")
+        self._data = data
+        self.name = name
+        self.source = source
+        self._path = path
+        self._head = head
+        self._stamp = stamp
+
+    def __repr__(self) -> str:
+        state = "read" if self._data is not None else "not read yet"
+        return f"Raw({self.name!r}, {state})"
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            assert self._path is not None
+            self._data = _read_unchanged(self._path, self.name, self._stamp)
+        return self._data
+
+    @property
+    def head(self) -> bytes:
+        if self._head is None:
+            self._head = self.data[:HEAD_BYTES]
+        return self._head
+
+    @property
+    def path(self) -> Path | None:
+        """The file to parse directly, while its bytes have not been read (else ``None``)."""
+        return self._path if self._data is None else None
+
+    def check_unchanged(self) -> None:
+        """Raise if the (lazily read) file changed since :func:`read_source` looked at it."""
+        if self._path is not None:
+            try:
+                st = os.stat(self._path)
+            except OSError:
+                st = None
+            if st is None or _stamp(st) != self._stamp:
+                raise DataError(_changed_msg(self.name))
+
+
+def _stamp(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+def _changed_msg(name: str) -> str:
+    return f"{name}: the file changed while it was being read; load it again"
+
+
+def _read_unchanged(path: Path, name: str, stamp: tuple[int, ...] | None) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            if _stamp(os.fstat(fh.fileno())) != stamp:
+                raise DataError(_changed_msg(name))
+            data = fh.read()
+    except FileNotFoundError:
+        raise DataError(_changed_msg(name)) from None
+    if len(data) != (stamp or (0,))[0]:
+        raise DataError(_changed_msg(name))
+    return data
 
 
 def display_name(path: str | Path) -> str:
@@ -55,15 +139,32 @@ def display_name(path: str | Path) -> str:
 
 
 def read_source(path: str | Path) -> Raw:
-    """Read a file; gunzip or unzip it when its content (not only its name) says so."""
+    """Read a file; gunzip or unzip it when its content (not only its name) says so.
+
+    A large plain file is only opened and its head read (see :class:`Raw`)."""
     p = Path(path)
     name = p.name
     try:
-        blob = p.read_bytes()
+        with open(p, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            head = fh.read(HEAD_BYTES)
+            deferred = (
+                stat.S_ISREG(st.st_mode)
+                and st.st_size >= DEFER_MIN_BYTES
+                and len(head) == HEAD_BYTES
+                and head[:2] != GZIP_MAGIC
+                and head[:4] != ZIP_MAGIC
+                and not name.endswith((".gz", ".zip"))
+            )
+            if not deferred:
+                fh.seek(0)
+                blob = fh.read()
     except FileNotFoundError:
         raise DataError(f"{name}: file not found: {p}") from None
     except IsADirectoryError:
         raise DataError(f"{name}: is a directory, not a data file: {p}") from None
+    if deferred:
+        return Raw(None, name, str(path), path=p, head=head, stamp=_stamp(st))
     return Raw(decode_bytes(blob, name), name, str(path))
 
 
@@ -139,12 +240,6 @@ def head_lines(data: bytes, n: int = 5) -> list[str]:
 
 
 # --------------------------------------------------------------------------- CSV parsing
-@dataclass
-class Table:
-    frame: pd.DataFrame  # columns as in the file (header names or given names)
-    lines: np.ndarray  # int64, 1-based source line of each row
-
-
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 
 
@@ -164,6 +259,117 @@ def _data_line_numbers(data: bytes, first_line: int, n_rows: int) -> np.ndarray:
     return numbers[:n_rows].astype(np.int64)
 
 
+class SourceLines:
+    """The 1-based source line of each parsed row, computed only when it is needed.
+
+    Mapping rows to lines means scanning the whole file for blank lines (which the parser
+    skips), and the line numbers are only read when a message names a row. This object
+    stands for the int64 array :func:`_data_line_numbers` would return: ``len()``, integer
+    indexing (an ``np.int64``), ``np.asarray()`` and iteration give exactly its values;
+    indexing with an array, list, slice or boolean mask (``lines[perm]``) returns another
+    lazy ``SourceLines`` over those rows. The file scan runs at most once per file, the
+    first time a value is read, and its result is shared by every derived object.
+    """
+
+    __slots__ = ("_base", "_rows")
+    lazy_line_numbers = True  # marker checked by gammaperp.data.validate (no import cycle)
+
+    def __init__(
+        self,
+        data: bytes | Callable[[], bytes],
+        first_line: int,
+        n_rows: int,
+        *,
+        _base: _LineScan | None = None,
+        _rows: np.ndarray | None = None,
+    ) -> None:
+        self._base = _base if _base is not None else _LineScan(data, first_line, n_rows)
+        self._rows = _rows  # positions into the base rows (None: all of them, in order)
+
+    def __len__(self) -> int:
+        return self._base.n_rows if self._rows is None else len(self._rows)
+
+    def to_numpy(self) -> np.ndarray:
+        """The line numbers as an int64 array (scans the file on first use)."""
+        base = self._base.numbers()
+        return base if self._rows is None else base[self._rows]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        arr = self.to_numpy()
+        if dtype is not None and arr.dtype != dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, int | np.integer):
+            n = len(self)
+            k = int(key)
+            if not -n <= k < n:
+                raise IndexError(f"line index {k} out of range for {n} rows")
+            pos = (k % n) if self._rows is None else int(self._rows[k])
+            return self._base.numbers()[pos]
+        pos = np.arange(len(self))[key] if self._rows is None else self._rows[key]
+        return SourceLines(b"", 0, 0, _base=self._base, _rows=np.asarray(pos, dtype=np.int64))
+
+    def __iter__(self) -> Iterator[np.int64]:
+        return iter(self.to_numpy())
+
+    def __repr__(self) -> str:
+        state = "scanned" if self._base.done else "not scanned yet"
+        return f"SourceLines({len(self)} rows, {state})"
+
+
+class _LineScan:
+    """The shared, computed-once part of :class:`SourceLines`."""
+
+    __slots__ = ("_data", "_first", "_numbers", "n_rows")
+
+    def __init__(self, data: bytes | Callable[[], bytes], first_line: int, n_rows: int) -> None:
+        self._data: bytes | Callable[[], bytes] | None = data  # the bytes, or how to get them
+        self._first = first_line
+        self.n_rows = n_rows
+        self._numbers: np.ndarray | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._numbers is not None
+
+    def numbers(self) -> np.ndarray:
+        if self._numbers is None:
+            assert self._data is not None
+            data = self._data() if callable(self._data) else self._data
+            nums = _data_line_numbers(data, self._first, self.n_rows)
+            if len(nums) != self.n_rows:  # lines not ended by "\n" (old-Mac "\r" files)
+                nums = np.arange(self._first, self._first + self.n_rows, dtype=np.int64)
+            nums.flags.writeable = False  # shared by every derived SourceLines
+            self._numbers = nums
+            self._data = None  # the bytes are no longer needed
+        return self._numbers
+
+
+class Table:
+    """A parsed CSV: the Arrow table, its pandas view and the source line of each row."""
+
+    def __init__(self, arrow: pa.Table, lines: SourceLines | np.ndarray) -> None:
+        self.arrow = arrow  # columns as in the file (header names or given names)
+        self.lines = lines  # 1-based source line of each row (lazy SourceLines)
+        self._frame: pd.DataFrame | None = None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The table as a DataFrame (built on first use)."""
+        if self._frame is None:
+            self._frame = self.arrow.to_pandas()
+        return self._frame
+
+    def numpy(self, column: str) -> np.ndarray:
+        """One numeric column as a numpy array, straight from Arrow (nulls -> NaN)."""
+        return self.arrow.column(column).to_numpy()
+
+    def __len__(self) -> int:
+        return self.arrow.num_rows
+
+
 def read_csv(
     raw: Raw,
     *,
@@ -178,7 +384,8 @@ def read_csv(
     ``skip_rows`` lines are skipped before the header (or before the data when
     ``column_names`` is given, in which case the file has no header). ``types`` maps column
     names to "float", "int" or "str"; other columns are inferred. ``expected``: columns that
-    must be present (a missing one is a bad-header error).
+    must be present (a missing one is a bad-header error). The source line numbers of the
+    rows (``Table.lines``) are computed lazily, when a message first needs one.
     """
     types = dict(types or {})
     for s in strings:
@@ -210,17 +417,23 @@ def read_csv(
         quoted_strings_can_be_null=False,
     )
     first_data_line = skip_rows + (1 if column_names is None else 0) + 1
+    path = raw.path
+    # Arrow reads a large plain file itself (its reads overlap the parse); bytes already in
+    # memory are wrapped zero-copy. No Python file object sits in the parse loop either way.
+    src = pa.OSFile(str(path)) if path is not None else pa.BufferReader(pa.py_buffer(raw.data))
     try:
-        table = pacsv.read_csv(io.BytesIO(raw.data), read_options=read_opts, convert_options=conv)
+        table = pacsv.read_csv(src, read_options=read_opts, convert_options=conv)
     except pa.ArrowInvalid as exc:
         raise _diagnose_csv_error(raw, exc, skip_rows, column_names, types) from None
-    frame = table.to_pandas()
-    lines = _data_line_numbers(raw.data, first_data_line, len(frame))
-    return Table(frame, lines)
+    finally:
+        src.close()
+    if path is not None:
+        raw.check_unchanged()  # what was parsed is the file read_source looked at
+    return Table(table, SourceLines(lambda: raw.data, first_data_line, table.num_rows))
 
 
 def _header_at(raw: Raw, skip_rows: int) -> list[str]:
-    lines = head_lines(raw.data, skip_rows + 1)
+    lines = head_lines(raw.head, skip_rows + 1)
     if len(lines) <= skip_rows:
         raise DataError(f"{raw.name}: file is empty (no header line)")
     return next(csv.reader([lines[skip_rows]]))
@@ -312,16 +525,20 @@ def epoch_to_ns(
 ) -> tuple[np.ndarray, str]:
     """Epoch numbers -> int64 ns. ``unit=None`` detects s/ms/us/ns per file by magnitude and
     rejects a file that mixes units, naming the first row whose unit differs from row 1's."""
-    arr = pd.Series(values)
-    if arr.dtype.kind not in "iuf":
-        arr = pd.Series(to_float(arr, name, column, lines))
-    a = arr.to_numpy()
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        a = values  # numbers straight from the parser: no pandas round trip
+    else:
+        arr = pd.Series(values)
+        if arr.dtype.kind not in "iuf":
+            arr = pd.Series(to_float(arr, name, column, lines))
+        a = arr.to_numpy()
     if a.dtype.kind == "f":
         nan = np.isnan(a)
         if nan.any():
             i = int(np.flatnonzero(nan)[0])
             raise DataError(f"{name} row {lines[i]} column {column!r}: missing timestamp")
-    if len(a) and (a <= 0).any():
+    lo = a.min() if len(a) else None  # one pass; the row is looked for only on error
+    if lo is not None and lo <= 0:
         i = int(np.flatnonzero(a <= 0)[0])
         raise DataError(
             f"{name} row {lines[i]} column {column!r}: non-positive epoch timestamp {a[i]}"
@@ -329,11 +546,16 @@ def epoch_to_ns(
     if unit is None:
         if len(a) == 0:
             return np.zeros(0, dtype=np.int64), "ms"
-        mag = np.abs(a.astype(np.float64))
-        cls = np.digitize(mag, [1e11, 1e14, 1e17])  # 0=s 1=ms 2=us 3=ns
+        bins = [1e11, 1e14, 1e17]  # 0=s 1=ms 2=us 3=ns
         units = ["s", "ms", "us", "ns"]
-        unit = units[int(cls[0])]
-        diff = np.flatnonzero(cls != cls[0])
+        # every value is > 0 and the class grows with the value: when the smallest and the
+        # largest value share a class, all do; otherwise find the first differing row
+        ends = np.digitize(np.array([lo, a.max()], dtype=np.float64), bins)
+        unit = units[int(np.digitize(np.float64(a[0]), bins))]
+        diff: np.ndarray = np.zeros(0, dtype=np.int64)
+        if ends[0] != ends[1]:
+            cls = np.digitize(np.abs(a.astype(np.float64)), bins)
+            diff = np.flatnonzero(cls != cls[0])
         if len(diff):
             i = int(diff[0])
             raise DataError(
@@ -677,6 +899,7 @@ def finish(
     gap_policy: GapPolicy = "warn",
     int_columns: Iterable[str] = ("local_ts",),
     keep_columns: Iterable[str] = (),
+    owned_columns: bool = False,
 ) -> Series | list[Series]:
     """Order rows, build the canonical frame and run the load-time validation.
 
@@ -684,32 +907,53 @@ def finish(
     ``sort="stable"``: rows are sorted by time without complaint (snapshots polled in any
     order, e.g. an option chain). Numeric columns become float64, except ``int_columns``
     (int64 ns times) and ``keep_columns`` (kept as given, e.g. instrument names).
+    ``owned_columns=True``: the caller made each column array for this call and keeps no
+    reference to it, so a writable array already of the right dtype (and in order) becomes
+    the frame's column without a copy. Otherwise every column is copied once.
     """
     meta = dict(meta or {})
     ts_ns = np.asarray(ts_ns, dtype=np.int64)
-    lines = np.asarray(lines, dtype=np.int64)
+    if not getattr(lines, "lazy_line_numbers", False):
+        lines = np.asarray(lines, dtype=np.int64)
     if sort == "strict":
         perm, order = order_rows(ts_ns, name, ts_column, lines)
         meta.setdefault("source_order", order)
+        in_order = order == "ascending"  # perm is the identity
     else:
         perm = np.argsort(ts_ns, kind="stable")
+        in_order = bool((perm == np.arange(len(perm))).all())
     int_cols = set(int_columns)
     keep = set(keep_columns)
     data: dict[str, Any] = {}
+    taken: list[np.ndarray] = []  # arrays adopted without a copy (owned_columns)
     for col, v in columns.items():
         if col in keep:
             data[col] = pd.Series(v).iloc[perm].array
             continue
         arr = v.to_numpy() if isinstance(v, pd.Series | pd.Index) else np.asarray(v)
-        arr = arr[perm]
-        if col in int_cols:
-            data[col] = arr.astype(np.int64)
-        elif arr.dtype == bool:
+        dtype = (
+            np.dtype(np.int64)
+            if col in int_cols
+            else arr.dtype
+            if arr.dtype == bool
+            else np.dtype(np.float64)
+        )
+        if not in_order:
+            data[col] = arr[perm].astype(dtype, copy=False)  # the gather is the one copy
+        elif (
+            owned_columns
+            and arr.dtype == dtype
+            and arr.flags.writeable
+            and not any(np.may_share_memory(arr, t) for t in taken)
+        ):
             data[col] = arr
-        else:
-            data[col] = arr.astype(np.float64)
-    index = pd.DatetimeIndex(pd.to_datetime(ts_ns[perm], unit="ns", utc=True), name="ts")
-    frame = pd.DataFrame(data, index=index)
+            taken.append(arr)
+        else:  # one copy: the frame owns writable memory it shares with nothing else
+            data[col] = arr.astype(dtype, copy=True)
+    ts_sorted = ts_ns.copy() if in_order else ts_ns[perm]
+    index = pd.DatetimeIndex(ts_sorted.view("M8[ns]"), name="ts").tz_localize("UTC")
+    # copy=False: keep one block per column (consolidating them would copy every column again)
+    frame = pd.DataFrame(data, index=index, copy=False)
     series = Series(
         kind=kind,  # type: ignore[arg-type]
         venue=venue,
@@ -719,15 +963,16 @@ def finish(
         source=source,
         meta=meta,
     )
+    row_lines = lines if in_order else lines[perm]
     sink = _LINE_SINK.get()
     if sink is not None:
-        sink[id(series)] = lines[perm]
+        sink[id(series)] = row_lines
     if not check:
         return series
     from gammaperp.data.validate import validate
 
     report = validate(
-        series, gap_policy=gap_policy, outlier_sigma=None, line_numbers=lines[perm], file=name
+        series, gap_policy=gap_policy, outlier_sigma=None, line_numbers=row_lines, file=name
     )
     report.raise_for_errors()
     return report.result

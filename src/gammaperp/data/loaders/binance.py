@@ -110,7 +110,7 @@ def load_binance_klines(
 ) -> Series | list[Series]:
     """Binance Vision kline CSV/ZIP (spot, USDT-M, COIN-M) -> ``ohlcv`` Series."""
     raw = _as_raw(path)
-    first = head_lines(raw.data, 1)
+    first = head_lines(raw.head, 1)
     if not first:
         raise DataError(f"{raw.name}: file is empty")
     cells = first[0].split(",")
@@ -129,8 +129,8 @@ def load_binance_klines(
         column_names=KLINE_COLUMNS,
         types={c: "float" for c in KLINE_COLUMNS[1:]} | {"open_time": "int", "close_time": "int"},
     )
-    f, lines = tab.frame, tab.lines
-    ts, unit = epoch_to_ns(f["open_time"], raw.name, "open_time", lines)
+    col, lines = tab.numpy, tab.lines  # numpy straight from Arrow: no DataFrame in between
+    ts, unit = epoch_to_ns(col("open_time"), raw.name, "open_time", lines)
     m = _VISION_NAME.match(Path(raw.name).name)
     sym_raw = symbol or (m.group("symbol") if m else "")
     sym_norm, sym_market = normalize_symbol(sym_raw) if sym_raw else ("", None)
@@ -146,24 +146,24 @@ def load_binance_klines(
     if m:
         bar = tf_seconds(m.group("tf"))
     else:
-        ct, _ = epoch_to_ns(f["close_time"], raw.name, "close_time", lines, unit=unit)
+        ct, _ = epoch_to_ns(col("close_time"), raw.name, "close_time", lines, unit=unit)
         bar = round(float(np.median(ct - ts + _unit_ns(unit))) / 1e9) if len(ts) else None
     cols: dict[str, np.ndarray] = {
-        "open": f["open"].to_numpy(),
-        "high": f["high"].to_numpy(),
-        "low": f["low"].to_numpy(),
-        "close": f["close"].to_numpy(),
+        "open": col("open"),
+        "high": col("high"),
+        "low": col("low"),
+        "close": col("close"),
     }
     if _is_coinm(sym_raw, mk):
-        cols["volume"] = f["quote_volume"].to_numpy()  # base asset for COIN-M
-        cols["contracts"] = f["volume"].to_numpy()
-        cols["taker_buy_volume"] = f["taker_buy_quote_volume"].to_numpy()
+        cols["volume"] = col("quote_volume")  # base asset for COIN-M
+        cols["contracts"] = col("volume")
+        cols["taker_buy_volume"] = col("taker_buy_quote_volume")
     else:
-        cols["volume"] = f["volume"].to_numpy()
-        cols["quote_volume"] = f["quote_volume"].to_numpy()
-        cols["taker_buy_volume"] = f["taker_buy_volume"].to_numpy()
-        cols["taker_buy_quote_volume"] = f["taker_buy_quote_volume"].to_numpy()
-    cols["n_trades"] = f["count"].to_numpy()
+        cols["volume"] = col("volume")
+        cols["quote_volume"] = col("quote_volume")
+        cols["taker_buy_volume"] = col("taker_buy_volume")
+        cols["taker_buy_quote_volume"] = col("taker_buy_quote_volume")
+    cols["n_trades"] = col("count")
     meta = {
         "format": "binance_vision_klines",
         "bar_seconds": bar,
@@ -185,6 +185,7 @@ def load_binance_klines(
         meta=meta,
         check=check,
         gap_policy=gap_policy,
+        owned_columns=True,  # each col() call made a new array
     )
 
 

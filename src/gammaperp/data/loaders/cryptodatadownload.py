@@ -71,7 +71,7 @@ def load_cryptodatadownload(
 ) -> Series | list[Series]:
     """CDD hourly/daily/minute candle CSV -> ``ohlcv`` Series (sorted ascending)."""
     raw = path if isinstance(path, Raw) else read_source(path)
-    head = head_lines(raw.data, 2)
+    head = head_lines(raw.head, 2)
     skip = 1 if is_cdd(head) else 0
     tab = read_csv(raw, skip_rows=skip, strings=("Date", "date", "Symbol", "symbol"))
     f, lines = tab.frame, tab.lines

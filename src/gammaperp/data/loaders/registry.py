@@ -30,6 +30,7 @@ from gammaperp.data.loaders import (
 )
 from gammaperp.data.loaders._common import (
     ARROW_MAGIC,
+    HEAD_BYTES,
     PARQUET_MAGIC,
     Raw,
     head_lines,
@@ -322,15 +323,20 @@ def detect_format(path: str | Path | Raw) -> str:
 
 def _detect(raw: Raw) -> str:
     name = Path(raw.name).name
-    binary = raw.data[:6] == ARROW_MAGIC or raw.data[:4] == PARQUET_MAGIC
-    head = [] if binary else head_lines(raw.data, 3)
+    # The rules look at magic bytes, the first lines (head_lines reads 64 KiB) and 4 KiB
+    # after any leading white space: the head does, so a large file need not be read here.
+    head_bytes = raw.head
+    enough = len(head_bytes.lstrip()) >= 4096 or len(head_bytes) < HEAD_BYTES
+    sample = head_bytes if enough else raw.data
+    binary = sample[:6] == ARROW_MAGIC or sample[:4] == PARQUET_MAGIC
+    head = [] if binary else head_lines(sample, 3)
     for f in _FORMATS:
         try:
-            if f.detect(name, head, raw.data):
+            if f.detect(name, head, sample):
                 return f.info.name
         except (ValueError, StopIteration):
             continue
-    first = head[0][:100] if head else repr(raw.data[:16])
+    first = head[0][:100] if head else repr(sample[:16])
     raise DataError(
         f"{raw.name} row 1: unrecognised format (first line {first!r}); pass fmt= one of "
         f"{', '.join(_BY_NAME)} (generic needs mapping=)"

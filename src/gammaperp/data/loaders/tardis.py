@@ -195,7 +195,7 @@ def load_tardis(
 ) -> Series | list[Series]:
     """A Tardis CSV (any data type above) -> Series, or a list for multi-symbol files."""
     raw = path if isinstance(path, Raw) else read_source(path)
-    head = head_lines(raw.data, 1)
+    head = head_lines(raw.head, 1)
     if not head:
         raise DataError(f"{raw.name}: file is empty")
     header = head[0].split(",")
