@@ -151,6 +151,17 @@ def calmar_ratio(total_pnl: float, years: float, max_drawdown: float) -> float |
     return _finite_or_none(total_pnl / years / max_drawdown)
 
 
+_NO_DRAWDOWN = {
+    "max_drawdown": 0.0,
+    "max_drawdown_pct": 0.0,
+    "peak": None,
+    "trough": None,
+    "recovery": None,
+    "recovered": True,
+    "duration_days": 0.0,
+}
+
+
 def drawdown_stats(equity: pd.Series) -> dict[str, Any]:
     """Maximum drawdown of an equity curve (USD, UTC index).
 
@@ -165,15 +176,7 @@ def drawdown_stats(equity: pd.Series) -> dict[str, Any]:
     eq = equity.to_numpy(dtype=np.float64)
     idx = pd.DatetimeIndex(equity.index)
     if eq.size == 0:
-        return {
-            "max_drawdown": 0.0,
-            "max_drawdown_pct": 0.0,
-            "peak": None,
-            "trough": None,
-            "recovery": None,
-            "recovered": True,
-            "duration_days": 0.0,
-        }
+        return dict(_NO_DRAWDOWN)
     run_max = np.maximum.accumulate(eq)
     dd = run_max - eq
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -181,15 +184,7 @@ def drawdown_stats(equity: pd.Series) -> dict[str, Any]:
     trough = int(np.argmax(dd))
     max_dd = float(dd[trough])
     if not max_dd > 0:
-        return {
-            "max_drawdown": 0.0,
-            "max_drawdown_pct": 0.0,
-            "peak": None,
-            "trough": None,
-            "recovery": None,
-            "recovered": True,
-            "duration_days": 0.0,
-        }
+        return dict(_NO_DRAWDOWN)
     peak_val = run_max[trough]
     peak = int(np.flatnonzero(eq[: trough + 1] == peak_val)[-1])
     after = np.flatnonzero(eq[trough:] >= peak_val)
