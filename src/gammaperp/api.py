@@ -288,6 +288,8 @@ def run_spec(cfg: ExperimentConfig) -> RunSpec:
         move_pct=cfg.hedge.price_move_pct or 0.0,
         interval_minutes=cfg.hedge.interval_minutes or 0.0,
         risk_aversion=cfg.hedge.risk_aversion or 0.0,
+        leland=cfg.hedge.leland,
+        leland_interval_minutes=cfg.hedge.leland_interval_minutes or 0.0,
     )
     ex = cfg.execution
     execution = ExecutionSpec(

@@ -54,6 +54,8 @@ def test_show_json(capsys):
         "price_move_usd": None,
         "price_move_pct": None,
         "interval_minutes": None,
+        "leland": False,
+        "leland_interval_minutes": None,
         "risk_aversion": None,
     }
 

@@ -28,7 +28,7 @@ from gammaperp.config.reference import GENERATED_BEGIN, GENERATED_END, update_re
 from gammaperp.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_FINGERPRINT = "6001417f4be9f95531a9f930a5c087c0a5c9f560ee7ee0c74331c4be838f15a7"
+DEFAULT_FINGERPRINT = "360f6639305a09ce95491a53c3bcaa879f3f187c5e4b542bb7233557aaf7702a"
 
 
 def test_config_to_dict_is_plain_and_complete():
@@ -189,7 +189,7 @@ def test_docs_config_md_is_in_sync_with_the_models():
 
 def test_reference_lists_every_field_with_type_default_unit_range():
     md = config_reference_markdown()
-    assert md.count("\n| `") == 67
+    assert md.count("\n| `") == 69
     assert (
         "| `taker_fee_bps` | float | `4.0` | bps of notional | >= 0, <= 100 | "
         "Fee on fills that take liquidity. |"

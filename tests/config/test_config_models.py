@@ -137,7 +137,7 @@ def test_abstract_bases_cannot_be_built():
 
 def test_every_field_documents_unit_and_meaning():
     rows = iter_fields()
-    assert len(rows) == 2 + 18 + 15 + 8 + 10 + 11 + 3
+    assert len(rows) == 2 + 18 + 15 + 8 + 10 + 13 + 3
     for _title, _header, model, key, info in rows:
         extra = info.json_schema_extra
         assert isinstance(extra, dict), f"{model.__name__}.{key}"

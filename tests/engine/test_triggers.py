@@ -103,3 +103,45 @@ def test_edge_target_trades_back_to_the_band_edge():
 def test_trigger_parameters_are_required(kw, msg):
     with pytest.raises(EngineError, match=msg):
         StraddleSpec(**kw)
+
+
+@pytest.mark.parametrize("side", [1, -1])
+def test_leland_hedges_with_cost_adjusted_vol(side):
+    r = _run(triggers=("time",), interval_minutes=60, leland=True, side=side)
+    k = 2 * 0.0004  # round trip: twice the taker fee
+    dt = 60 / 525_600
+    c = math.sqrt(2 / math.pi) * k / math.sqrt(dt)
+    vol_l = math.sqrt(0.6**2 - side * c * 0.6)  # long: lower vol, short: higher
+    strike = r.rolls["strike"].iloc[0]
+    eq = r.equity
+    for b in (60, 600, 3000):
+        tau = (30 * 1440 - b) / 525_600
+        d = greeks("call", CLOSES[b], strike, tau, vol_l).delta
+        d += greeks("put", CLOSES[b], strike, tau, vol_l).delta
+        assert eq["hedge_position"].iloc[b] == pytest.approx(-side * d, abs=1e-9)
+    # the option is still valued at the market's vol
+    plain = _run(triggers=("time",), interval_minutes=60, side=side)
+    assert r.summary["option_pnl"] == pytest.approx(plain.summary["option_pnl"], abs=1e-9)
+    # the fast path (deltas in blocks, values on demand) hedges identically
+    fast = simulate(
+        MARKET,
+        RunSpec(
+            venues=VENUES,
+            strategy=StraddleSpec(
+                instrument="PERP",
+                hedge_instrument="PERP",
+                triggers=("time",),
+                interval_minutes=60,
+                leland=True,
+                side=side,
+            ),
+        ),
+        record="summary",
+    )
+    assert fast.summary["total_pnl"] == pytest.approx(r.summary["total_pnl"], abs=1e-7)
+    assert fast.summary["n_trades"] == r.summary["n_trades"]
+
+
+def test_leland_needs_an_interval():
+    with pytest.raises(EngineError, match="leland needs a hedge interval"):
+        StraddleSpec(leland=True)

@@ -566,6 +566,15 @@ class DeltaBandHedgeConfig(HedgeConfig):
     interval_minutes: float | None = _field(
         None, unit="minutes", doc="Time trigger: hedge this long after the last hedge.", gt=0
     )
+    leland: bool = _field(
+        False,
+        unit="flag",
+        doc="Hedge deltas with Leland's cost-adjusted vol: sigma^2 -/+ sqrt(2/pi) k sigma / "
+        "sqrt(dt), k = twice the taker fee, dt = leland_interval_minutes or interval_minutes.",
+    )
+    leland_interval_minutes: float | None = _field(
+        None, unit="minutes", doc="Leland's hedge interval dt (default: interval_minutes).", gt=0
+    )
     risk_aversion: float | None = _field(
         None,
         unit="1/USD",
@@ -584,6 +593,8 @@ class DeltaBandHedgeConfig(HedgeConfig):
             problems.append(("interval_minutes", 'trigger "time" needs interval_minutes'))
         if "whalley_wilmott" in self.triggers and self.risk_aversion is None:
             problems.append(("risk_aversion", 'trigger "whalley_wilmott" needs risk_aversion'))
+        if self.leland and not (self.leland_interval_minutes or self.interval_minutes):
+            problems.append(("leland_interval_minutes", "leland needs a hedge interval"))
         if problems:
             _combination(problems)
         if self.order_type == "market" and self.limit_offset_bps > 0:

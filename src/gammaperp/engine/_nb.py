@@ -59,7 +59,8 @@ SL_VALUE = 11  # last value, venue currency
 SL_DELTA = 12  # last delta, coin
 SL_OPEN_BAR = 13
 SL_LOGK = 14
-N_SLOT = 15
+SL_LELAND = 15  # signed Leland coefficient for the hedge delta (0: market vol)
+N_SLOT = 16
 MAX_SLOTS = 2
 DELTA_BLOCK = 256  # bars of option delta computed ahead on the fast path
 
@@ -127,6 +128,15 @@ def smile_vol_nb(atm, skew, curvature, log_ks):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def leland_vol_nb(vol, lel):
+    """Leland (1985) cost-adjusted vol: sqrt(sigma^2 - lel * sigma), with ``lel`` the signed
+    coefficient sqrt(2/pi) k / sqrt(dt) (+ for long options: hedge with a lower vol; - for
+    short). Floored at 1e-4."""
+    v2 = vol * vol - lel * vol
+    return math.sqrt(v2) if v2 > 1e-8 else 1e-4
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def slot_eval_nb(slots, k, t_ns, s, log_s, vol, skew, curv, want_value):
     """(value in venue currency, delta in coin) of option slot ``k`` at time ``t_ns``.
 
@@ -135,6 +145,21 @@ def slot_eval_nb(slots, k, t_ns, s, log_s, vol, skew, curv, want_value):
     log_sk = log_s - slots[k, SL_LOGK]
     tau = (slots[k, SL_EXPIRY_NS] - t_ns) * YEARS_PER_NS
     v = smile_vol_nb(vol, skew, curv, -log_sk)
+    lel = slots[k, SL_LELAND]
+    if lel != 0.0 and tau > 0.0:
+        # Leland: the hedge delta uses the cost-adjusted vol; the value keeps the market's
+        val, _ = _opt_core_nb(
+            int(slots[k, SL_MODEL]), s, slots[k, SL_STRIKE], log_sk, tau, v, slots[k, SL_RATE],
+            slots[k, SL_CARRY], slots[k, SL_CALL_QTY], slots[k, SL_PUT_QTY], want_value,
+        )  # fmt: skip
+        _, dlt = _opt_core_nb(
+            int(slots[k, SL_MODEL]), s, slots[k, SL_STRIKE], log_sk, tau, leland_vol_nb(v, lel),
+            slots[k, SL_RATE], slots[k, SL_CARRY], slots[k, SL_CALL_QTY], slots[k, SL_PUT_QTY],
+            False,
+        )  # fmt: skip
+        if slots[k, SL_SETTLE] == 1.0:
+            val = val / s
+        return val, dlt
     val, dlt = _opt_core_nb(
         int(slots[k, SL_MODEL]),
         s,
@@ -209,11 +234,14 @@ def delta_block_nb(dbuf, slots, t0, ts, index, log_index, iv, smile, inst_und):
         carry = slots[k, SL_CARRY]
         cq = slots[k, SL_CALL_QTY]
         pq = slots[k, SL_PUT_QTY]
+        lel = slots[k, SL_LELAND]
         for j in range(n):
             t = t0 + j
             log_sk = log_index[si, t] - logk
             tau = (expiry - ts[t]) * YEARS_PER_NS
             v = smile_vol_nb(iv[u, t], skew, curv, -log_sk)
+            if lel != 0.0:
+                v = leland_vol_nb(v, lel)
             _, dlt = _opt_core_nb(model, index[si, t], strike, log_sk, tau, v, rate, carry, cq,
                                   pq, False)  # fmt: skip
             dbuf[j] += dlt
@@ -1470,6 +1498,7 @@ def _open_slot(
     slots[k, SL_RATE] = p[E.P_RATE]
     slots[k, SL_CARRY] = p[E.P_CARRY]
     slots[k, SL_OPEN_BAR] = t
+    slots[k, SL_LELAND] = p[E.P_LELAND_C] * (1.0 if call_qty + put_qty > 0.0 else -1.0)
     val, dlt = slot_eval_nb(slots, k, t_ns, s, log_s, vol, skew, curv, True)
     slots[k, SL_VALUE] = val
     slots[k, SL_DELTA] = dlt

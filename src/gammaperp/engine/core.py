@@ -5,6 +5,7 @@ in :class:`gammaperp.results.Result` objects.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -256,6 +257,17 @@ def strategy_params(market: Market, venues: Sequence[VenueSpec], spec: RunSpec) 
     p[E.P_MOVE_PCT] = st.move_pct
     p[E.P_INTERVAL_NS] = st.interval_minutes * 60e9
     p[E.P_RISK_AVERSION] = st.risk_aversion
+    if st.leland:
+        # Leland (1985): sqrt(2/pi) x round-trip cost (twice the hedge's taker fee) / sqrt(dt)
+        hedge_venue = (
+            names.index(market.instruments[int(p[E.P_HEDGE_INST])].venue)
+            if p[E.P_HEDGE_INST] >= 0
+            else names.index(ov)
+        )
+        k = 2.0 * venues[hedge_venue].taker_fee
+        minutes = st.leland_interval_minutes or st.interval_minutes
+        dt = minutes / (365.0 * 1440.0)
+        p[E.P_LELAND_C] = math.sqrt(2.0 / math.pi) * k / math.sqrt(dt)
     return p
 
 

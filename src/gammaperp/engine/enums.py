@@ -101,7 +101,8 @@ P_MOVE_ABS = 25  # price-move trigger: USD move of the hedge price since the las
 P_MOVE_PCT = 26  # price-move trigger: fractional move since the last hedge
 P_INTERVAL_NS = 27  # time trigger: hedge every this many ns
 P_RISK_AVERSION = 28  # Whalley-Wilmott band: risk aversion gamma (1/USD)
-N_PARAMS = 29
+P_LELAND_C = 29  # Leland: sqrt(2/pi) x round-trip cost / sqrt(hedge interval in years); 0 = off
+N_PARAMS = 30
 
 # --- per-venue parameter columns -------------------------------------------------------------
 V_TAKER = 0  # fee rate (0.0004 = 4 bps)

@@ -86,6 +86,8 @@ class StraddleSpec:
     move_pct: float = 0.0  # price trigger: fractional move since the last hedge
     interval_minutes: float = 0.0  # time trigger: hedge every this many minutes
     risk_aversion: float = 0.0  # Whalley-Wilmott band: risk aversion, 1/USD
+    leland: bool = False  # hedge deltas with Leland's cost-adjusted volatility
+    leland_interval_minutes: float = 0.0  # Leland's hedge interval (default: interval_minutes)
 
     def __post_init__(self) -> None:
         if self.side not in (1, -1):
@@ -110,6 +112,11 @@ class StraddleSpec:
             raise EngineError("hedge trigger 'time' needs interval_minutes > 0")
         if "whalley_wilmott" in self.triggers and not self.risk_aversion > 0:
             raise EngineError("hedge trigger 'whalley_wilmott' needs risk_aversion > 0")
+        if self.leland and not (self.leland_interval_minutes > 0 or self.interval_minutes > 0):
+            raise EngineError(
+                "hedge.leland needs a hedge interval: leland_interval_minutes or the time "
+                "trigger's interval_minutes"
+            )
 
 
 @dataclass(frozen=True)
