@@ -6,7 +6,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from gammaperp.cli import main
+from cli_helpers import run_main as run
 from gammaperp.config import (
     ExperimentConfig,
     config_fingerprint,
@@ -17,17 +17,6 @@ from gammaperp.config import (
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``main(args)``; return (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_show_without_file_prints_the_defaults_as_toml(capsys):

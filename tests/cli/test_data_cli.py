@@ -12,7 +12,7 @@ from typing import Any
 import ccxt
 import pytest
 
-from gammaperp.cli import main
+from cli_helpers import run_main as run
 from gammaperp.data import download as download_mod
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,16 +22,6 @@ BTC_5M = "ohlcv_5m/binance_spot_BTCUSDT_5m_2019-11-15_2020-03-12.csv.gz"
 DVOL = "iv/deribit_btc_dvol_daily_ohlc.csv.gz"
 
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data not present")
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(autouse=True)

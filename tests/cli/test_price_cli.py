@@ -10,23 +10,12 @@ import sys
 
 import pytest
 
+from cli_helpers import run_main as run
 from gammaperp._version import __version__
-from gammaperp.cli import main
 
 CALL = 10.450583572185565  # BS call S=100 K=100 T=1 vol=0.2 r=0.05
 PUT = 5.573526022256971
 BASE = ["--spot", "100", "--strike", "100", "--vol", "0.2", "--days", "365", "--rate", "0.05"]
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``main(args)``; return (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def price_json(capsys, *args: str) -> dict:

@@ -7,18 +7,7 @@ import shutil
 
 import pytest
 
-from gammaperp.cli import main
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``main(args)``; return (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from cli_helpers import run_main as cli
 
 
 def test_report_command_rebuilds_the_report(full_run, tmp_path, capsys):
