@@ -37,6 +37,18 @@ N_ROWS = 30_000  # ~2.3 MB: above DEFER_MIN_BYTES, so parsed straight from the f
 BLANK_AFTER = (5, 12_000, 20_000)  # data rows followed by an empty line
 
 
+# the arguments every direct ``finish`` call below shares
+FINISH_KW = dict(
+    name="f.csv",
+    ts_column="t",
+    kind="ohlcv",
+    venue="binance",
+    symbol="BTCUSDT",
+    market="spot",
+    source="f.csv",
+)
+
+
 def kline_rows(n: int = N_ROWS) -> list[str]:
     rows = []
     for k in range(n):
@@ -245,13 +257,7 @@ def _finish(cols: dict, ts: np.ndarray, **kw) -> Series:
         cols,
         ts,
         np.arange(2, 2 + len(ts)),
-        name="f.csv",
-        ts_column="t",
-        kind="ohlcv",
-        venue="binance",
-        symbol="BTCUSDT",
-        market="spot",
-        source="f.csv",
+        **FINISH_KW,
         **kw,
     )
     assert isinstance(out, Series)
@@ -293,13 +299,7 @@ def test_finish_reverses_newest_first_rows_with_lazy_lines() -> None:
         {"open": c, "high": c + 1, "low": c - 0.5, "close": c, "volume": c},
         ts,
         lazy,
-        name="f.csv",
-        ts_column="t",
-        kind="ohlcv",
-        venue="binance",
-        symbol="BTCUSDT",
-        market="spot",
-        source="f.csv",
+        **FINISH_KW,
         check=False,
     )
     assert s.frame["close"].tolist() == [1.0, 2.0, 3.0, 4.0]
@@ -311,13 +311,7 @@ def test_finish_reverses_newest_first_rows_with_lazy_lines() -> None:
             {"open": c, "high": c + 1, "low": c - 0.5, "close": c2, "volume": c},
             ts,
             lazy,
-            name="f.csv",
-            ts_column="t",
-            kind="ohlcv",
-            venue="binance",
-            symbol="BTCUSDT",
-            market="spot",
-            source="f.csv",
+            **FINISH_KW,
         )
 
 
