@@ -53,7 +53,11 @@ class StraddleSpec:
 
     ``quantity`` straddles in coin (1 = one call + one put on 1 coin); ``side`` +1 long, -1
     short. Strikes: spot x ``call_moneyness`` / ``put_moneyness`` rounded to ``strike_step``
-    USD (0 = exact). The hedge trades ``hedge_instrument`` back to zero net delta
+    USD (0 = exact), or - with ``call_delta`` / ``put_delta`` > 0 - the strike whose delta at
+    entry (market vol and smile) is that value (puts: minus that value). With
+    ``premium_budget`` > 0 each entry buys (or sells) as many straddles as that many USD of
+    premium pay for, instead of ``quantity``. The hedge trades ``hedge_instrument`` back to
+    zero net delta
     (``target="zero"``) or to the band edge (``"edge"``) whenever one of its ``triggers`` fires:
     ``band`` (|net delta| > ``band`` coin), ``whalley_wilmott`` (|net delta| > the
     Whalley-Wilmott band from the hedge's fee rate, the book's gamma and ``risk_aversion``),
@@ -88,6 +92,9 @@ class StraddleSpec:
     risk_aversion: float = 0.0  # Whalley-Wilmott band: risk aversion, 1/USD
     leland: bool = False  # hedge deltas with Leland's cost-adjusted volatility
     leland_interval_minutes: float = 0.0  # Leland's hedge interval (default: interval_minutes)
+    call_delta: float = 0.0  # > 0: call strike chosen at this delta at entry (e.g. 0.25)
+    put_delta: float = 0.0  # > 0: put strike chosen at this |delta| at entry (e.g. 0.25)
+    premium_budget: float = 0.0  # > 0: size each entry so the premium is this many USD
 
     def __post_init__(self) -> None:
         if self.side not in (1, -1):
@@ -102,6 +109,10 @@ class StraddleSpec:
             raise EngineError(f"hedge.band must be > 0, got {self.band}")
         if self.call_moneyness <= 0 or self.put_moneyness <= 0:
             raise EngineError("strategy moneyness must be > 0")
+        if not (0 <= self.call_delta < 1 and 0 <= self.put_delta < 1):
+            raise EngineError("strategy call_delta / put_delta must be in [0, 1) (0: by moneyness)")
+        if self.premium_budget < 0:
+            raise EngineError("strategy.premium_budget must be >= 0 (0: size by quantity)")
         known = ("band", "price", "time", "whalley_wilmott")
         bad = [x for x in self.triggers if x not in known]
         if bad or not self.triggers:
@@ -117,6 +128,211 @@ class StraddleSpec:
                 "hedge.leland needs a hedge interval: leland_interval_minutes or the time "
                 "trigger's interval_minutes"
             )
+
+
+@dataclass(frozen=True)
+class CarrySpec:
+    """Built-in strategy: funding carry between two legs (templates "carry" and
+    "cash_and_carry").
+
+    Direction +1 is long ``long_instrument`` (leg A: a spot or a low-funding perp) and short
+    ``short_instrument`` (leg B), ``quantity`` coin each; -1 is the reverse. Each perp's last
+    *settled* funding rate (no look-ahead: a rate is known from its settlement bar on) is
+    annualised by its own funding interval (rate x 8760 / interval hours; spot earns 0); the
+    spread in favour of direction d is ``d x (apr_B - apr_A)``. Flat, the strategy opens
+    direction +1 when that spread exceeds ``entry_apr`` (with ``direction="both"`` also -1 when
+    the reverse does). In a position, when the spread in its favour falls below ``-exit_apr``
+    it exits (``on_adverse="exit"``) or rotates both legs to the other direction
+    (``"flip"``; needs both legs to be perps), paying the switching fees. A leg whose coin
+    delta drifts more than ``rebalance_tol`` x ``quantity`` from its target is re-sized
+    (inverse perps: the coin delta of a USD-sized contract changes with the price).
+    """
+
+    long_instrument: str = "BTCUSDT"
+    short_instrument: str = "BTCUSDT"
+    long_venue: str | None = None
+    short_venue: str | None = None
+    quantity: float = 1.0
+    entry_apr: float = 0.05
+    exit_apr: float = 0.0
+    on_adverse: Literal["exit", "flip"] = "flip"
+    direction: Literal["both", "long_short"] = "both"
+    rebalance_tol: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise EngineError(f"strategy.quantity must be > 0, got {self.quantity}")
+        if self.entry_apr < 0 or self.exit_apr < 0:
+            raise EngineError("strategy.entry_apr and exit_apr must be >= 0")
+        if self.on_adverse not in ("exit", "flip"):
+            raise EngineError("strategy.on_adverse must be 'exit' or 'flip'")
+        if self.direction not in ("both", "long_short"):
+            raise EngineError("strategy.direction must be 'both' or 'long_short'")
+        if self.rebalance_tol <= 0:
+            raise EngineError("strategy.rebalance_tol must be > 0")
+        if (self.long_instrument, self.long_venue) == (self.short_instrument, self.short_venue):
+            raise EngineError("carry: the long and the short leg must be different instruments")
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """Built-in strategy: cross-asset hedge (template "pair").
+
+    Holds ``side`` x ``notional`` USD of ``long_instrument`` (coin quantity fixed at entry)
+    against ``-beta`` x that notional in ``hedge_instrument``. ``beta`` is the OLS slope of the
+    first leg's log returns on the hedge leg's, over the last ``window`` returns sampled every
+    ``return_bars`` bars, re-estimated at every sample. Nothing is held until the window is
+    full. The hedge leg is rebalanced when its quantity differs from the beta-implied one by
+    more than ``drift_tol`` of it.
+    """
+
+    long_instrument: str = "ETHUSDT"
+    hedge_instrument: str = "BTCUSDT"
+    long_venue: str | None = None
+    hedge_venue: str | None = None
+    side: int = 1
+    notional: float = 10_000.0
+    window: int = 168
+    return_bars: int = 60
+    drift_tol: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.side not in (1, -1):
+            raise EngineError(f"strategy.side must be +1 or -1, got {self.side}")
+        if self.notional <= 0:
+            raise EngineError(f"strategy.notional must be > 0, got {self.notional}")
+        if self.window < 3:
+            raise EngineError(f"strategy.window must be >= 3 returns, got {self.window}")
+        if self.return_bars < 1:
+            raise EngineError(f"strategy.return_bars must be >= 1, got {self.return_bars}")
+        if self.drift_tol <= 0:
+            raise EngineError("strategy.drift_tol must be > 0")
+        if (self.long_instrument, self.long_venue) == (self.hedge_instrument, self.hedge_venue):
+            raise EngineError("pair: the two legs must be different instruments")
+
+
+@dataclass(frozen=True)
+class ScalpSpec:
+    """Built-in strategy: perp band scalping around a moving centre (template "scalp").
+
+    Centre: simple moving average of the last ``centre_bars`` closes (nothing is traded
+    before it is full). Bottom / top of the band: centre x (1 -/+ ``band_pct``). One clip of
+    ``quantity`` coin is bought at the bottom and sold at the top, while the inventory stays
+    within +-``max_inventory`` coin; after a buy the next buy waits until the price has closed
+    back above the centre (and a sell until below), so each swing trades one clip.
+    ``order_type="limit"`` rests maker orders at the band edges (filled when the price trades
+    through them, at the edge); ``"market"`` sends a taker order at the close of the bar that
+    touched the edge. Funding accrues on the inventory.
+    """
+
+    instrument: str = "BTCUSDT"
+    venue: str | None = None
+    quantity: float = 0.01
+    max_inventory: float = 0.05
+    centre_bars: int = 60
+    band_pct: float = 0.005
+    order_type: Literal["market", "limit"] = "limit"
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise EngineError(f"strategy.quantity must be > 0, got {self.quantity}")
+        if self.max_inventory < self.quantity:
+            raise EngineError("strategy.max_inventory must be >= quantity (one clip)")
+        if self.centre_bars < 1:
+            raise EngineError("strategy.centre_bars must be >= 1")
+        if not 0 < self.band_pct < 1:
+            raise EngineError("strategy.band_pct must be in (0, 1)")
+        if self.order_type not in ("market", "limit"):
+            raise EngineError("strategy.order_type must be 'market' or 'limit'")
+
+
+@dataclass(frozen=True)
+class RiskSpec:
+    """Risk overlays on top of any strategy; 0 switches an overlay off. Every action is written
+    to the blotter (trades, with their reason) and to the overlay event log.
+
+    * ``stop_loss_pct``: catastrophic stop - equity below (1 - x) x starting equity flattens
+      everything (options too); trading stops for good, or resumes after
+      ``stop_cooldown_minutes`` (re-based on the equity at the restart).
+    * ``leg_stop_pct``: a perp/spot leg whose unrealised loss exceeds x of its entry notional
+      is closed; the strategy may re-enter after ``leg_cooldown_minutes``.
+    * ``margin_buffer_pct``: when a perp's distance to its liquidation price falls below x of
+      the mark, ``margin_action="reduce"`` cuts the leg by ``margin_reduce_fraction``;
+      ``"transfer"`` moves reserve collateral from the venue with the most free equity.
+    * ``vol_short_bars``/``vol_long_bars``/``vol_k``: volatility breaker - realised vol over
+      the short window above k x the long window's pauses new trading (``vol_action="pause"``)
+      or scales order sizes by ``vol_reduce_factor`` (``"reduce"``) until calm again.
+    * ``trend_fast_bars``/``trend_slow_bars``/``trend_threshold``: trend filter - when the fast
+      moving average is more than the threshold (fraction) away from the slow one, hedging
+      pauses (``trend_action="pause"``) or leans with the trend by ``trend_bias``
+      (``"bias"``: the hedge leaves that fraction of the delta unhedged in the trend's
+      direction).
+    * ``hedge_bias``: hedge (1 + bias) x the delta: +0.1 over-hedges by 10 %, -0.2 under-hedges.
+    * ``loss_streak``: after that many losing round trips in a row, pause new trading for
+      ``loss_pause_minutes``.
+    * ``inventory_reset``: when the hedge/inventory position reaches this many coin, re-centre
+      it (straddles: re-strike at the money; perp strategies: flatten the leg).
+    * ``max_position`` (coin per instrument) and ``max_notional`` (USD per venue): orders are
+      clipped to the caps.
+    """
+
+    stop_loss_pct: float = 0.0
+    stop_cooldown_minutes: float = 0.0
+    leg_stop_pct: float = 0.0
+    leg_cooldown_minutes: float = 60.0
+    margin_buffer_pct: float = 0.0
+    margin_action: Literal["reduce", "transfer"] = "reduce"
+    margin_reduce_fraction: float = 0.5
+    vol_short_bars: int = 0
+    vol_long_bars: int = 0
+    vol_k: float = 0.0
+    vol_action: Literal["pause", "reduce"] = "pause"
+    vol_reduce_factor: float = 0.5
+    trend_fast_bars: int = 0
+    trend_slow_bars: int = 0
+    trend_threshold: float = 0.0
+    trend_action: Literal["pause", "bias"] = "pause"
+    trend_bias: float = 0.5
+    hedge_bias: float = 0.0
+    loss_streak: int = 0
+    loss_pause_minutes: float = 60.0
+    inventory_reset: float = 0.0
+    max_position: float = 0.0
+    max_notional: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "stop_loss_pct", "stop_cooldown_minutes", "leg_stop_pct", "leg_cooldown_minutes",
+            "margin_buffer_pct", "vol_k", "trend_threshold", "loss_pause_minutes",
+            "inventory_reset", "max_position", "max_notional",
+        ):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise EngineError(f"risk.{name} must be >= 0, got {getattr(self, name)}")
+        if self.stop_loss_pct >= 1 or self.leg_stop_pct >= 1 or self.margin_buffer_pct >= 1:
+            raise EngineError("risk: stop_loss_pct, leg_stop_pct, margin_buffer_pct must be < 1")
+        if not 0 < self.margin_reduce_fraction <= 1:
+            raise EngineError("risk.margin_reduce_fraction must be in (0, 1]")
+        if not 0 < self.vol_reduce_factor <= 1:
+            raise EngineError("risk.vol_reduce_factor must be in (0, 1]")
+        if not 0 <= self.trend_bias <= 1:
+            raise EngineError("risk.trend_bias must be in [0, 1]")
+        if not -1 <= self.hedge_bias <= 1:
+            raise EngineError("risk.hedge_bias must be in [-1, 1]")
+        if self.loss_streak < 0:
+            raise EngineError("risk.loss_streak must be >= 0")
+        if self.vol_k > 0 and not 2 <= self.vol_short_bars < self.vol_long_bars:
+            raise EngineError("risk: the vol breaker needs 2 <= vol_short_bars < vol_long_bars")
+        if self.trend_threshold > 0 and not 1 <= self.trend_fast_bars < self.trend_slow_bars:
+            raise EngineError("risk: the trend filter needs 1 <= trend_fast_bars < trend_slow_bars")
+        if self.margin_action not in ("reduce", "transfer"):
+            raise EngineError("risk.margin_action must be 'reduce' or 'transfer'")
+        if self.vol_action not in ("pause", "reduce"):
+            raise EngineError("risk.vol_action must be 'pause' or 'reduce'")
+        if self.trend_action not in ("pause", "bias"):
+            raise EngineError("risk.trend_action must be 'pause' or 'bias'")
+
+
+StrategySpec = StraddleSpec | CarrySpec | PairSpec | ScalpSpec
 
 
 @dataclass(frozen=True)
@@ -172,6 +388,7 @@ class RunSpec:
     """Everything the engine needs besides the market."""
 
     venues: tuple[VenueSpec, ...] = (VenueSpec(),)
-    strategy: StraddleSpec | None = field(default_factory=StraddleSpec)
+    strategy: StrategySpec | None = field(default_factory=StraddleSpec)
     execution: ExecutionSpec = field(default_factory=ExecutionSpec)
     orders: ScriptedOrders | None = None
+    risk: RiskSpec = field(default_factory=RiskSpec)
