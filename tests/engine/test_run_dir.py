@@ -22,6 +22,7 @@ def test_run_dir_contents_and_reproducibility(tmp_path):
         "assumptions.json",
         "config.json",
         "equity.parquet",
+        "events.parquet",
         "funding.parquet",
         "liquidations.parquet",
         "market.json",

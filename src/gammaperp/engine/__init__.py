@@ -15,13 +15,28 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from gammaperp.engine.core import run_kernel
-from gammaperp.engine.specs import ExecutionSpec, RunSpec, StraddleSpec, VenueSpec
+from gammaperp.engine.specs import (
+    CarrySpec,
+    ExecutionSpec,
+    PairSpec,
+    RiskSpec,
+    RunSpec,
+    ScalpSpec,
+    ScriptedOrders,
+    StraddleSpec,
+    VenueSpec,
+)
 from gammaperp.market.model import Market
 from gammaperp.results.result import Result
 
 __all__ = [
+    "CarrySpec",
     "ExecutionSpec",
+    "PairSpec",
+    "RiskSpec",
     "RunSpec",
+    "ScalpSpec",
+    "ScriptedOrders",
     "StraddleSpec",
     "VenueSpec",
     "simulate",
@@ -60,6 +75,7 @@ def simulate_batch(
                 funding_ledger=(out.funding[0][c], out.funding[1][c]),
                 roll_log=(out.rolls[0][c], out.rolls[1][c]),
                 liquidation_log=(out.liquidations[0][c], out.liquidations[1][c]),
+                event_log=(out.events[0][c], out.events[1][c]),
                 config=dict(configs[c]) if configs else {},
             )
         )

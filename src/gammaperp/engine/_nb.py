@@ -32,13 +32,29 @@ import numpy as np
 from numba import njit
 
 from gammaperp.engine import enums as E
+from gammaperp.engine._risk_nb import (
+    N_RSTATE,
+    cap_qty_nb,
+    log_event_nb,
+    trend_update_nb,
+    vol_update_nb,
+)
+from gammaperp.engine._templates_nb import (
+    N_TSTATE,
+    carry_direction_nb,
+    coin_delta_nb,
+    contracts_nb,
+    inflight_nb,
+    pair_sample_nb,
+    scalp_centre_nb,
+)
 from gammaperp.engine.margin import (
     liquidation_price_inverse_nb,
     liquidation_price_linear_nb,
     maint_margin_nb,
     short_option_margin_nb,
 )
-from gammaperp.pricing._nb import norm_cdf_nb
+from gammaperp.pricing._nb import norm_cdf_nb, norm_pdf_nb
 
 NS_PER_YEAR = 365.0 * 86_400.0 * 1e9
 YEARS_PER_NS = 1.0 / NS_PER_YEAR
@@ -125,6 +141,67 @@ def smile_vol_nb(atm, skew, curvature, log_ks):
         return atm
     v = atm + skew * log_ks + curvature * log_ks * log_ks
     return v if v > 1e-4 else 1e-4
+
+
+@njit(cache=True, error_model="numpy")
+def norm_ppf_nb(u):
+    """Inverse standard normal CDF: Acklam's rational approximation polished by two Newton
+    steps on :func:`norm_cdf_nb` (relative error ~1e-15 for u in (1e-300, 1 - 1e-16))."""
+    if not 0.0 < u < 1.0:
+        return math.nan
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
+         1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)  # fmt: skip
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
+         6.680131188771972e01, -1.328068155288572e01)  # fmt: skip
+    cc = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
+          -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)  # fmt: skip
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
+         3.754408661907416e00)  # fmt: skip
+    if u < 0.02425:
+        r = math.sqrt(-2.0 * math.log(u))
+        x = (((((cc[0] * r + cc[1]) * r + cc[2]) * r + cc[3]) * r + cc[4]) * r + cc[5]) / (
+            (((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1.0
+        )
+    elif u > 1.0 - 0.02425:
+        r = math.sqrt(-2.0 * math.log(1.0 - u))
+        x = -(((((cc[0] * r + cc[1]) * r + cc[2]) * r + cc[3]) * r + cc[4]) * r + cc[5]) / (
+            (((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1.0
+        )
+    else:
+        r = u - 0.5
+        w = r * r
+        x = (
+            (((((a[0] * w + a[1]) * w + a[2]) * w + a[3]) * w + a[4]) * w + a[5])
+            * r
+            / (((((b[0] * w + b[1]) * w + b[2]) * w + b[3]) * w + b[4]) * w + 1.0)
+        )
+    for _ in range(2):
+        pdf = norm_pdf_nb(x)
+        if pdf > 0.0:
+            x -= (norm_cdf_nb(x) - u) / pdf
+    return x
+
+
+@njit(cache=True, error_model="numpy")
+def strike_for_delta_nb(model, s, tau, atm, skew, curv, r, q, delta, is_call):
+    """Strike whose call delta is ``delta`` (``is_call``) or whose put delta is ``-delta``,
+    at the smile vol of that strike (fixed-point iteration on the smile; exact without one).
+    Black-Scholes on spot, or Black-76 on ``s`` as the forward (carry = rate)."""
+    if model == 1:
+        q = r
+    dq = math.exp(-q * tau) if q != 0.0 else 1.0
+    target = delta / dq if is_call else 1.0 - delta / dq
+    x = norm_ppf_nb(target)
+    if x != x:
+        return math.nan
+    k = s
+    for _ in range(100):
+        v = smile_vol_nb(atm, skew, curv, math.log(k / s))
+        k_new = s * math.exp((r - q + 0.5 * v * v) * tau - x * v * math.sqrt(tau))
+        if abs(k_new - k) <= 1e-13 * k:
+            return k_new
+        k = k_new
+    return k
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -541,7 +618,7 @@ def _liquidate_nb(
 
 @njit(cache=True, error_model="numpy")
 def _options_affordable_nb(cash, pos, entry, slots, v, inst_kind, inst_venue, inst_cs, close, t,
-                           leverage, p, s, kc, kp, t_ns, vol, skew, curv):  # fmt: skip
+                           leverage, p, s, kc, kp, t_ns, vol, skew, curv, q):  # fmt: skip
     """Whether venue ``v`` can open the strategy's options now: long premium (plus fee) or the
     short options' initial margin (Deribit-style: max(0.15 - OTM/S, 0.10) x S + mark per
     option) must fit in its equity left after the perps' initial margin."""
@@ -559,7 +636,6 @@ def _options_affordable_nb(cash, pos, entry, slots, v, inst_kind, inst_venue, in
             free += slots[k, SL_VALUE]
     tau = p[E.P_EXPIRY_NS] * YEARS_PER_NS
     model = int(p[E.P_MODEL])
-    q = p[E.P_QTY]
     lc = math.log(s / kc)
     lp = math.log(s / kp)
     call, _ = _opt_core_nb(model, s, kc, lc, tau, smile_vol_nb(vol, skew, curv, -lc),
@@ -660,6 +736,7 @@ def run_config_nb(
     f_bar,
     f_rate,
     due_bar,
+    inst_fann,
     # venues
     venue_fx_inst,
     tier_floor,
@@ -688,6 +765,8 @@ def run_config_nb(
     rl_f,
     lq_i,
     lq_f,
+    ev_i,
+    ev_f,
 ):
     """Simulate configuration ``c`` over all bars, writing its row of every output array.
 
@@ -730,7 +809,10 @@ def run_config_nb(
     for v in range(n_ven):
         if venue_fx_inst[v] >= 0:
             coin_venue = True
-    value_each_bar = stride == 1 or coin_venue or side < 0.0
+    # overlays that act on equity or margin need the options valued every bar
+    value_each_bar = (
+        stride == 1 or coin_venue or side < 0.0 or p[E.P_STOP_LOSS] > 0.0 or p[E.P_MARGIN_BUF] > 0.0
+    )
 
     # per-venue flows of one step (venue currency), zeroed every step
     d_perp = np.zeros(n_ven)
@@ -780,6 +862,44 @@ def run_config_nb(
     mr_block = 0.0
     until_rec = stride  # bars left until the next record column
 
+    # ---- perp templates and risk overlays -------------------------------------------------
+    last_rate = np.full(n_inst, np.nan)  # last settled funding rate per instrument
+    st = np.zeros(N_TSTATE)
+    st[2] = np.nan if strategy == E.STRAT_PAIR else 0.0
+    st[4] = 1.0
+    st[5] = 1.0
+    st[6] = -1.0
+    st[7] = -1.0
+    leg_a = int(p[E.P_LEG_A])
+    leg_b = int(p[E.P_LEG_B])
+    nw = max(1, int(p[E.P_WINDOW]))
+    ring_a = np.zeros(nw)
+    ring_b = np.zeros(nw if strategy == E.STRAT_PAIR else 1)
+    main_inst = hedge_inst if strategy == E.STRAT_STRADDLE else leg_a
+    risk_on = (
+        p[E.P_STOP_LOSS] > 0.0
+        or p[E.P_LEG_STOP] > 0.0
+        or p[E.P_MARGIN_BUF] > 0.0
+        or p[E.P_VOL_K] > 0.0
+        or p[E.P_TREND_THR] > 0.0
+        or p[E.P_STREAK] > 0.0
+        or p[E.P_INV_RESET] > 0.0
+    )
+    n_streak = int(p[E.P_STREAK])
+    rs = np.zeros(N_RSTATE)
+    vol_ring = np.zeros(max(1, int(p[E.P_VOL_LONG])))
+    trend_ring = np.zeros(max(1, int(p[E.P_TREND_SLOW])))
+    halted = False  # catastrophic stop: no strategy trading
+    resume_ns = -1.0  # ... until this time (-1: for good)
+    stop_base = equity0
+    leg_until = np.full(n_inst, -np.inf)  # per-leg stop: blocked until this time
+    streak_until = -np.inf  # loss-streak pause until this time
+    vol_on = False
+    trend_dir = 0
+    force_roll = False
+    n_ev = 0
+    capped = p[E.P_MAX_POS] > 0.0 or p[E.P_MAX_NOTIONAL] > 0.0
+
     for t in range(n_bars):
         t_ns = ts[t]
         for v in range(n_ven):
@@ -819,6 +939,7 @@ def run_config_nb(
         while fptr < n_f and f_bar[fptr] <= t:
             if f_bar[fptr] == t:
                 i = f_inst[fptr]
+                last_rate[i] = f_rate[fptr]
                 if pos[i] != 0.0:
                     v = inst_venue[i]
                     rec = fund_nb(
@@ -870,6 +991,7 @@ def run_config_nb(
                 # fills only when the price trades through the limit; no price improvement
                 if not ((q > 0.0 and low[i, t] < lim) or (q < 0.0 and high[i, t] > lim)):
                     continue
+                pnl_c = _closing_pnl_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], q, lim)
                 fee, _ = fill_nb(
                     cash,
                     pos,
@@ -882,6 +1004,9 @@ def run_config_nb(
                     lim,
                     vparams[c, v, E.V_MAKER],
                 )
+                if n_streak > 0 and _streak_nb(rs, pnl_c, fee, n_streak):
+                    streak_until = t_ns + p[E.P_STREAK_PAUSE_NS]
+                    n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_PAUSE, i, n_streak, 0)
                 d_fee[v] += fee
                 d_perp[v] += price_move_pnl_nb(inst_kind[i], inst_cs[i], q, lim, close[i, t])
                 n_bl = _log_fill(
@@ -922,6 +1047,7 @@ def run_config_nb(
                     orders[k, O_ACTIVE] = 0.0
                     n_live -= 1
                     continue
+                pos_b, entry_b = pos[i], entry[i]
                 px, fee, scost = _market_fill_nb(
                     cash,
                     pos,
@@ -938,6 +1064,12 @@ def run_config_nb(
                     p,
                     vparams[c, v, E.V_TAKER],
                 )
+                if n_streak > 0 and _streak_nb(
+                    rs, _closing_pnl_nb(inst_kind[i], inst_cs[i], pos_b, entry_b, q, px), fee,
+                    n_streak,
+                ):  # fmt: skip
+                    streak_until = t_ns + p[E.P_STREAK_PAUSE_NS]
+                    n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_PAUSE, i, n_streak, 0)
                 d_fee[v] += fee
                 d_slip[v] += scost
                 n_bl = _log_fill(
@@ -983,14 +1115,190 @@ def run_config_nb(
                 ):
                     n_live += 1
             sptr += 1
-        if strategy == E.STRAT_STRADDLE and failed_bar < 0:
-            if roll_before > 0.0 and next_exp - t_ns <= roll_before:  # roll early
+        # ---- 3a. risk overlays (before the strategy, on the state after this bar's fills) --
+        trade_ok = failed_bar < 0 and not halted
+        hedge_ok = trade_ok
+        size_mult = 1.0
+        if risk_on and failed_bar < 0:
+            m = main_inst
+            if p[E.P_VOL_K] > 0.0 and t > 0 and m >= 0:
+                r = math.log(close[m, t] / close[m, t - 1])
+                vs, vl = vol_update_nb(rs, vol_ring, r * r, int(p[E.P_VOL_SHORT]))
+                if vs == vs:
+                    on = vs > p[E.P_VOL_K] * vl
+                    if on != vol_on:
+                        vol_on = on
+                        n_ev = log_event_nb(
+                            ev_i, ev_f, n_ev, c, t, E.EV_VOL_PAUSE if on else E.EV_VOL_CALM, m,
+                            vs, p[E.P_VOL_K] * vl,
+                        )  # fmt: skip
+            if p[E.P_TREND_THR] > 0.0 and m >= 0:
+                tr = trend_update_nb(rs, trend_ring, close[m, t], int(p[E.P_TREND_FAST]))
+                if tr == tr:
+                    d_new = 0
+                    if tr > p[E.P_TREND_THR]:
+                        d_new = 1
+                    elif tr < -p[E.P_TREND_THR]:
+                        d_new = -1
+                    if d_new != trend_dir:
+                        trend_dir = d_new
+                        n_ev = log_event_nb(
+                            ev_i, ev_f, n_ev, c, t, E.EV_TREND_ON if d_new != 0 else E.EV_TREND_OFF,
+                            m, tr, d_new,
+                        )  # fmt: skip
+            if streak_until > -np.inf and t_ns >= streak_until:
+                streak_until = -np.inf
+                n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_RESUME, m, 0.0, 0.0)
+            if p[E.P_STOP_LOSS] > 0.0:
+                if halted and resume_ns >= 0.0 and t_ns >= resume_ns:
+                    halted = False
+                    resume_ns = -1.0
+                    stop_base = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue,
+                                               inst_cs, close, index, venue_fx_inst, t)  # fmt: skip
+                    n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_RESTART, -1, stop_base, 0.0)
+                if not halted:
+                    eq_now = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue,
+                                            inst_cs, close, index, venue_fx_inst, t)  # fmt: skip
+                    floor_eq = stop_base * (1.0 - p[E.P_STOP_LOSS])
+                    if eq_now < floor_eq:
+                        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STOP, -1, eq_now, floor_eq)
+                        # flatten everything: options at model value (fee), perps/spot by market
+                        for k in range(MAX_SLOTS):
+                            if slots[k, SL_ACTIVE] != 0.0:
+                                v = int(slots[k, SL_VENUE])
+                                fee = _option_fee(
+                                    p[E.P_OPT_FEE], slots[k], s_opt, slots[k, SL_VALUE]
+                                )
+                                cash[v] += slots[k, SL_VALUE] - fee
+                                d_fee[v] += fee
+                                tot[6] += fee
+                                n_rl = _close_slot_nb(slots, k, E.EV_CLOSE, t, s_opt, c, rl_i, rl_f,
+                                                      n_rl)  # fmt: skip
+                        n_open_slots = 0
+                        next_exp = np.inf
+                        opt_delta = 0.0
+                        dbuf_len = 0
+                        for k in range(MAX_ORDERS):
+                            orders[k, O_ACTIVE] = 0.0
+                        n_live = 0
+                        for i in range(n_inst):
+                            if pos[i] != 0.0:
+                                if _add_order(orders, i, -pos[i], E.ORDER_MARKET, 0.0, due_bar[t],
+                                              E.R_STOP, t) >= 0:  # fmt: skip
+                                    n_live += 1
+                        halted = True
+                        if p[E.P_STOP_COOL_NS] > 0.0:
+                            resume_ns = t_ns + p[E.P_STOP_COOL_NS]
+            if p[E.P_LEG_STOP] > 0.0 and not halted:
+                for i in range(n_inst):
+                    if pos[i] == 0.0 or t_ns < leg_until[i]:
+                        continue
+                    u = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t])
+                    basis = abs(pos[i]) * inst_cs[i]
+                    basis = basis / entry[i] if inst_kind[i] == E.PERP_INVERSE else basis * entry[i]
+                    if u < -p[E.P_LEG_STOP] * basis:
+                        for k in range(MAX_ORDERS if n_live > 0 else 0):
+                            if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i:
+                                orders[k, O_ACTIVE] = 0.0
+                                n_live -= 1
+                        if _add_order(orders, i, -pos[i], E.ORDER_MARKET, 0.0, due_bar[t],
+                                      E.R_LEG_STOP, t) >= 0:  # fmt: skip
+                            n_live += 1
+                        leg_until[i] = t_ns + p[E.P_LEG_COOL_NS]
+                        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_LEG_STOP, i, u,
+                                            -p[E.P_LEG_STOP] * basis)  # fmt: skip
+            if p[E.P_MARGIN_BUF] > 0.0 and not halted:
+                for i in range(n_inst):
+                    if pos[i] == 0.0 or inst_kind[i] == E.SPOT:
+                        continue
+                    busy = False
+                    for k in range(MAX_ORDERS if n_live > 0 else 0):
+                        if (orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i
+                                and orders[k, O_REASON] == E.R_MARGIN):  # fmt: skip
+                            busy = True
+                    if busy:
+                        continue
+                    v = inst_venue[i]
+                    lp = _position_liq_price_nb(
+                        i, v, cash, pos, entry, slots, inst_kind, inst_venue, inst_cs, mark, index,
+                        t, tier_floor[v], tier_cap[v], tier_mmr[v], tier_amt[v],
+                        vparams[c, v, E.V_ISOLATED] != 0.0, vparams[c, v, E.V_LEVERAGE],
+                    )  # fmt: skip
+                    if not lp > 0.0:
+                        continue
+                    dist = abs(mark[i, t] - lp) / mark[i, t]
+                    if dist >= p[E.P_MARGIN_BUF]:
+                        continue
+                    moved = 0.0
+                    if (p[E.P_MARGIN_ACT] == 1.0 and venue_fx_inst[v] < 0
+                            and vparams[c, v, E.V_ISOLATED] == 0.0):  # fmt: skip
+                        need = (
+                            (2.0 * p[E.P_MARGIN_BUF] - dist) * mark[i, t] * abs(pos[i]) * inst_cs[i]
+                        )
+                        best = -1
+                        best_free = 0.0
+                        for w in range(n_ven):
+                            if w == v or venue_fx_inst[w] >= 0:
+                                continue
+                            fr = _free_collateral_nb(w, cash, pos, entry, slots, inst_kind,
+                                                     inst_venue, inst_cs, mark, index, t,
+                                                     vparams[c, w, E.V_LEVERAGE])  # fmt: skip
+                            if fr > best_free:
+                                best_free = fr
+                                best = w
+                        if best >= 0:
+                            moved = min(need, 0.5 * best_free)
+                            cash[best] -= moved
+                            cash[v] += moved
+                            n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_MARGIN_TRANSFER, i,
+                                                moved, dist)  # fmt: skip
+                    if moved == 0.0:
+                        q = -round_to_nb(pos[i] * p[E.P_MARGIN_FRAC], inst_lot[i])
+                        if q != 0.0 and _add_order(orders, i, q, E.ORDER_MARKET, 0.0, due_bar[t],
+                                                   E.R_MARGIN, t) >= 0:  # fmt: skip
+                            n_live += 1
+                            n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_MARGIN_REDUCE, i,
+                                                dist, p[E.P_MARGIN_BUF])  # fmt: skip
+            if p[E.P_INV_RESET] > 0.0 and not halted:
+                if strategy == E.STRAT_STRADDLE and hedge_inst >= 0 and n_open_slots > 0:
+                    hd = _inst_delta(inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst],
+                                     close[hedge_inst, t])  # fmt: skip
+                    if abs(hd) >= p[E.P_INV_RESET]:
+                        force_roll = True  # re-strike at the money: the hedge unwinds with it
+                        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_INV_RESET, hedge_inst,
+                                            hd, p[E.P_INV_RESET])  # fmt: skip
+                elif strategy == E.STRAT_SCALP and pos[leg_a] != 0.0:
+                    hd = coin_delta_nb(
+                        inst_kind[leg_a], inst_cs[leg_a], pos[leg_a], close[leg_a, t]
+                    )
+                    if abs(hd) >= p[E.P_INV_RESET] and inflight_nb(orders, leg_a) == 0.0:
+                        for k in range(MAX_ORDERS if n_live > 0 else 0):
+                            if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == leg_a:
+                                orders[k, O_ACTIVE] = 0.0
+                                n_live -= 1
+                        st[6] = -1.0
+                        st[7] = -1.0
+                        if _add_order(orders, leg_a, -pos[leg_a], E.ORDER_MARKET, 0.0, due_bar[t],
+                                      E.R_INV_RESET, t) >= 0:  # fmt: skip
+                            n_live += 1
+                        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_INV_RESET, leg_a, hd,
+                                            p[E.P_INV_RESET])  # fmt: skip
+            trade_ok = not halted and t_ns >= streak_until
+            if vol_on and p[E.P_VOL_ACT] == 0.0:
+                trade_ok = False
+            if vol_on and p[E.P_VOL_ACT] == 1.0:
+                size_mult = p[E.P_VOL_FACTOR]
+            hedge_ok = trade_ok and not (trend_dir != 0 and p[E.P_TREND_ACT] == 0.0)
+        if strategy == E.STRAT_STRADDLE and failed_bar < 0 and not halted:
+            if force_roll or (roll_before > 0.0 and next_exp - t_ns <= roll_before):  # roll early
                 if not value_each_bar:
                     revalue_slots_nb(
                         slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
                     )
                 for k in range(MAX_SLOTS):
-                    if slots[k, SL_ACTIVE] != 0.0 and slots[k, SL_EXPIRY_NS] - t_ns <= roll_before:
+                    if slots[k, SL_ACTIVE] != 0.0 and (
+                        force_roll or slots[k, SL_EXPIRY_NS] - t_ns <= roll_before
+                    ):
                         v = int(slots[k, SL_VENUE])
                         fee = _option_fee(p[E.P_OPT_FEE], slots[k], s_opt, slots[k, SL_VALUE])
                         cash[v] += slots[k, SL_VALUE] - fee
@@ -1001,13 +1309,15 @@ def run_config_nb(
                 next_exp = next_expiry_nb(slots)
                 opt_delta = slots_delta_nb(slots)
                 dbuf_len = 0
-            kc = round_to_nb(s_opt * p[E.P_CALL_MONEYNESS], p[E.P_STRIKE_STEP])
-            kp = round_to_nb(s_opt * p[E.P_PUT_MONEYNESS], p[E.P_STRIKE_STEP])
+                force_roll = False
             can_open = n_open_slots == 0 and t < n_bars - 1
+            kc = kp = q_open = 0.0
+            if can_open:
+                kc, kp, q_open = _entry_nb(p, s_opt, vol_t, smile[und, 0], smile[und, 1])
             if can_open and not _options_affordable_nb(
                 cash, pos, entry, slots, opt_venue, inst_kind, inst_venue, inst_cs, close, t,
                 vparams[c, opt_venue, E.V_LEVERAGE], p, s_opt, kc, kp, t_ns, vol_t,
-                smile[und, 0], smile[und, 1],
+                smile[und, 0], smile[und, 1], q_open,
             ):  # fmt: skip
                 can_open = False
                 if not open_refused:
@@ -1016,7 +1326,7 @@ def run_config_nb(
             if can_open:
                 open_refused = False
                 n_rolls += 1
-                qty = side * p[E.P_QTY]
+                qty = side * q_open
                 lg = log_index[opt_inst, t]
                 # a straddle is one slot (calls and puts on one strike); a strangle two
                 n_open_slots = 1 if kc == kp else 2
@@ -1032,7 +1342,7 @@ def run_config_nb(
                 opt_delta = slots_delta_nb(slots)
                 dbuf_len = 0
             # delta-band hedge
-            if hedge_inst >= 0:
+            if hedge_inst >= 0 and hedge_ok and t_ns >= leg_until[hedge_inst]:
                 hp = close[hedge_inst, t]
                 net = opt_delta + _inst_delta(
                     inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst], hp
@@ -1072,10 +1382,32 @@ def run_config_nb(
                     want = -net
                     if p[E.P_TARGET] == E.TARGET_EDGE and abs(net) > thr:
                         want = -(net - thr) if net > 0.0 else -(net + thr)
+                    if risk_on or capped or p[E.P_HEDGE_BIAS] != 0.0:
+                        want *= (1.0 + p[E.P_HEDGE_BIAS]) * size_mult
+                        if trend_dir != 0 and p[E.P_TREND_ACT] == 1.0 and net * trend_dir > 0.0:
+                            want *= 1.0 - p[E.P_TREND_BIAS]  # lean with the trend
                     q = round_to_nb(
                         _delta_to_qty(inst_kind[hedge_inst], inst_cs[hedge_inst], want, hp),
                         inst_lot[hedge_inst],
                     )
+                    if capped and q != 0.0:
+                        q, n_ev = _cap_nb(
+                            orders,
+                            hedge_inst,
+                            q,
+                            p,
+                            pos,
+                            inst_kind,
+                            inst_venue,
+                            inst_cs,
+                            inst_lot,
+                            close,
+                            t,
+                            ev_i,
+                            ev_f,
+                            n_ev,
+                            c,
+                        )
                     if q != 0.0:
                         otype = int(p[E.P_ORDER_TYPE])
                         lim = 0.0
@@ -1088,6 +1420,175 @@ def run_config_nb(
                             due = t + 1
                         if _add_order(orders, hedge_inst, q, otype, lim, due, E.R_HEDGE, t) >= 0:
                             n_live += 1
+
+        elif strategy == E.STRAT_CARRY and trade_ok:
+            why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b, inst_kind[leg_a],
+                                     inst_kind[leg_b], p)  # fmt: skip
+            for j in range(2):
+                i = leg_a if j == 0 else leg_b
+                if t_ns < leg_until[i]:
+                    continue
+                tgt = st[0] * p[E.P_QTY] * size_mult * (1.0 if j == 0 else -1.0)
+                cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                    close[i, t])  # fmt: skip
+                tol = p[E.P_TOL] * p[E.P_QTY] if why == 0 else 1e-12 * p[E.P_QTY]
+                if abs(tgt - cur) > tol:
+                    q = round_to_nb(contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
+                                    inst_lot[i])  # fmt: skip
+                    if capped and q != 0.0:
+                        q, n_ev = _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs,
+                                          inst_lot, close, t, ev_i, ev_f, n_ev, c)  # fmt: skip
+                    if (
+                        q != 0.0
+                        and _add_order(
+                            orders,
+                            i,
+                            q,
+                            E.ORDER_MARKET,
+                            0.0,
+                            due_bar[t],
+                            why if why != 0 else E.R_REBALANCE,
+                            t,
+                        )
+                        >= 0
+                    ):
+                        n_live += 1
+        elif strategy == E.STRAT_PAIR and failed_bar < 0:
+            pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, int(p[E.P_STEP]))
+            if trade_ok and st[2] == st[2]:
+                why = 0
+                if st[3] == 0.0:
+                    st[3] = p[E.P_SIDE] * p[E.P_NOTIONAL] / close[leg_a, t]
+                    why = E.R_ENTRY
+                qa = st[3] * size_mult
+                for j in range(2):
+                    i = leg_a if j == 0 else leg_b
+                    if t_ns < leg_until[i]:
+                        continue
+                    tgt = qa if j == 0 else -st[2] * qa * close[leg_a, t] / close[leg_b, t]
+                    cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                        close[i, t])  # fmt: skip
+                    tol = 1e-9 * abs(tgt) if (j == 0 or why != 0) else p[E.P_TOL] * abs(tgt)
+                    if abs(tgt - cur) > tol:
+                        q = round_to_nb(
+                            contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
+                            inst_lot[i],
+                        )
+                        if capped and q != 0.0:
+                            q, n_ev = _cap_nb(
+                                orders,
+                                i,
+                                q,
+                                p,
+                                pos,
+                                inst_kind,
+                                inst_venue,
+                                inst_cs,
+                                inst_lot,
+                                close,
+                                t,
+                                ev_i,
+                                ev_f,
+                                n_ev,
+                                c,
+                            )
+                        if (
+                            q != 0.0
+                            and _add_order(
+                                orders,
+                                i,
+                                q,
+                                E.ORDER_MARKET,
+                                0.0,
+                                due_bar[t],
+                                why if why != 0 else E.R_REBALANCE,
+                                t,
+                            )
+                            >= 0
+                        ):
+                            n_live += 1
+        elif strategy == E.STRAT_SCALP and failed_bar < 0:
+            i = leg_a
+            centre = scalp_centre_nb(st, ring_a, close[i, t])
+            # a resting clip that is gone has filled (or was cancelled): that side disarms
+            for j in range(2):
+                k = int(st[6 + j])
+                if k < 0:
+                    continue
+                resting = (
+                    orders[k, O_ACTIVE] != 0.0
+                    and orders[k, O_REASON] == E.R_SCALP
+                    and orders[k, O_INST] == i
+                    and (orders[k, O_QTY] > 0.0) == (j == 0)
+                )
+                if resting:
+                    orders[k, O_ACTIVE] = 0.0  # cancelled; re-placed below at today's band
+                    n_live -= 1
+                else:
+                    st[4 + j] = 0.0
+                st[6 + j] = -1.0
+            if centre == centre:
+                px = close[i, t]
+                if px >= centre:
+                    st[4] = 1.0
+                if px <= centre:
+                    st[5] = 1.0
+                if trade_ok and t_ns >= leg_until[i]:
+                    clip = p[E.P_QTY] * size_mult
+                    inv = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                        px)  # fmt: skip
+                    lo = centre * (1.0 - p[E.P_ENTRY])
+                    hi = centre * (1.0 + p[E.P_ENTRY])
+                    eps = 1e-9 * p[E.P_MAX_INV]
+                    limit_mode = p[E.P_ORDER_TYPE] == E.ORDER_LIMIT
+                    for j in range(2):
+                        sgn = 1.0 if j == 0 else -1.0
+                        if st[4 + j] == 0.0 or abs(inv + sgn * clip) > p[E.P_MAX_INV] + eps:
+                            continue
+                        edge = lo if j == 0 else hi
+                        if not limit_mode and (px > lo if j == 0 else px < hi):
+                            continue  # market mode: trade at the close beyond the edge
+                        lim = round_to_nb(edge, inst_tick[i]) if limit_mode else 0.0
+                        q = round_to_nb(
+                            contracts_nb(inst_kind[i], inst_cs[i], sgn * clip, lim if limit_mode
+                                         else px), inst_lot[i],
+                        )  # fmt: skip
+                        if capped and q != 0.0:
+                            q, n_ev = _cap_nb(
+                                orders,
+                                i,
+                                q,
+                                p,
+                                pos,
+                                inst_kind,
+                                inst_venue,
+                                inst_cs,
+                                inst_lot,
+                                close,
+                                t,
+                                ev_i,
+                                ev_f,
+                                n_ev,
+                                c,
+                            )
+                        if q == 0.0:
+                            continue
+                        k = _add_order(
+                            orders,
+                            i,
+                            q,
+                            E.ORDER_LIMIT if limit_mode else E.ORDER_MARKET,
+                            lim,
+                            t + 1 if limit_mode else due_bar[t],
+                            E.R_SCALP,
+                            t,
+                        )
+                        if k >= 0:
+                            n_live += 1
+                            if limit_mode:
+                                st[6 + j] = k
+                            else:
+                                st[4 + j] = 0.0
 
         # ---- 4. orders due now fill at this bar's close ----------------------------------
         for k in range(MAX_ORDERS if n_live > 0 else 0):
@@ -1119,6 +1620,7 @@ def run_config_nb(
                 orders[k, O_ACTIVE] = 0.0
                 n_live -= 1
                 continue
+            pos_b, entry_b = pos[i], entry[i]
             px, fee, scost = _market_fill_nb(
                 cash,
                 pos,
@@ -1135,6 +1637,12 @@ def run_config_nb(
                 p,
                 vparams[c, v, E.V_TAKER],
             )
+            if n_streak > 0 and _streak_nb(
+                rs, _closing_pnl_nb(inst_kind[i], inst_cs[i], pos_b, entry_b, q, px), fee,
+                n_streak,
+            ):  # fmt: skip
+                streak_until = t_ns + p[E.P_STREAK_PAUSE_NS]
+                n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_PAUSE, i, n_streak, 0)
             d_fee[v] += fee
             d_slip[v] += scost
             n_bl = _log_fill(
@@ -1411,6 +1919,157 @@ def run_config_nb(
     tr[E.T_BARS_RUN] = bars_run
     tr[E.T_MAX_MARGIN_RATIO] = max_mr
     tr[E.T_N_REJECTED] = n_rejected
+    tr[E.T_EVENT_N] = n_ev
+
+
+@njit(cache=True, error_model="numpy")
+def _entry_nb(p, s, vol, skew, curv):
+    """Strikes and size of a new straddle/strangle: by moneyness or by delta at entry, and by
+    quantity or by premium budget (USD). Returns ``(call strike, put strike, straddles)``."""
+    tau = p[E.P_EXPIRY_NS] * YEARS_PER_NS
+    model = int(p[E.P_MODEL])
+    kc = s * p[E.P_CALL_MONEYNESS]
+    kp = s * p[E.P_PUT_MONEYNESS]
+    if p[E.P_CALL_DELTA] > 0.0:
+        kc = strike_for_delta_nb(model, s, tau, vol, skew, curv, p[E.P_RATE], p[E.P_CARRY],
+                                 p[E.P_CALL_DELTA], True)  # fmt: skip
+    if p[E.P_PUT_DELTA] > 0.0:
+        kp = strike_for_delta_nb(model, s, tau, vol, skew, curv, p[E.P_RATE], p[E.P_CARRY],
+                                 p[E.P_PUT_DELTA], False)  # fmt: skip
+    kc = round_to_nb(kc, p[E.P_STRIKE_STEP])
+    kp = round_to_nb(kp, p[E.P_STRIKE_STEP])
+    q = p[E.P_QTY]
+    if p[E.P_BUDGET] > 0.0:
+        lc = math.log(s / kc)
+        lp = math.log(s / kp)
+        call, _ = _opt_core_nb(model, s, kc, lc, tau, smile_vol_nb(vol, skew, curv, -lc),
+                               p[E.P_RATE], p[E.P_CARRY], 1.0, 0.0, True)  # fmt: skip
+        put, _ = _opt_core_nb(model, s, kp, lp, tau, smile_vol_nb(vol, skew, curv, -lp),
+                              p[E.P_RATE], p[E.P_CARRY], 0.0, 1.0, True)  # fmt: skip
+        unit = call + put  # USD premium of one call plus one put
+        if unit > 0.0:
+            q = p[E.P_BUDGET] / unit
+    return kc, kp, q
+
+
+@njit(cache=True, error_model="numpy")
+def _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue, inst_cs, close, index,
+                   venue_fx_inst, t):  # fmt: skip
+    """Total equity in USD at the bar's close (options at their last valuation)."""
+    eq = 0.0
+    for v in range(cash.shape[0]):
+        e_v = cash[v]
+        for i in range(pos.shape[0]):
+            if inst_venue[i] == v and pos[i] != 0.0:
+                e_v += unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t])
+        for k in range(MAX_SLOTS):
+            if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+                e_v += slots[k, SL_VALUE]
+        eq += e_v * (1.0 if venue_fx_inst[v] < 0 else index[venue_fx_inst[v], t])
+    return eq
+
+
+@njit(cache=True, error_model="numpy")
+def _maint_of_nb(i, kind, cs, pos_i, mark_i, t_floor, t_cap, t_mmr, t_amt):
+    if kind == E.SPOT or pos_i == 0.0:
+        return 0.0
+    n = abs(pos_i) * cs
+    n = n / mark_i if kind == E.PERP_INVERSE else n * mark_i
+    return maint_margin_nb(n, t_floor, t_cap, t_mmr, t_amt)
+
+
+@njit(cache=True, error_model="numpy")
+def _position_liq_price_nb(i, v, cash, pos, entry, slots, inst_kind, inst_venue, inst_cs, mark,
+                           index, t, t_floor, t_cap, t_mmr, t_amt, isolated, leverage):  # fmt: skip
+    """Exchange-formula liquidation price of position ``i`` (everything else held fixed)."""
+    if isolated:
+        wallet = isolated_margin_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], leverage)
+        other = 0.0
+        maint = _maint_of_nb(i, inst_kind[i], inst_cs[i], pos[i], mark[i, t], t_floor, t_cap,
+                             t_mmr, t_amt)  # fmt: skip
+    else:
+        wallet = cash[v]
+        other = 0.0
+        maint = 0.0
+        for j in range(pos.shape[0]):
+            if inst_venue[j] != v or pos[j] == 0.0:
+                continue
+            maint += _maint_of_nb(j, inst_kind[j], inst_cs[j], pos[j], mark[j, t], t_floor,
+                                  t_cap, t_mmr, t_amt)  # fmt: skip
+            if j != i:
+                other += unrealized_nb(inst_kind[j], inst_cs[j], pos[j], entry[j], mark[j, t])
+        for k in range(MAX_SLOTS):
+            if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+                other += slots[k, SL_VALUE]
+                maint += _short_option_maint(slots[k], index[int(slots[k, SL_INST]), t])
+    return _liq_formula_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], wallet, other, maint,
+                           t_floor, t_cap, t_mmr, t_amt, mark[i, t])  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def _free_collateral_nb(w, cash, pos, entry, slots, inst_kind, inst_venue, inst_cs, mark, index,
+                        t, leverage):  # fmt: skip
+    """Equity of venue ``w`` at mark beyond its perps' initial margin and its short options'
+    margin: what a margin transfer may take from it."""
+    free = cash[w]
+    for j in range(pos.shape[0]):
+        if inst_venue[j] != w or pos[j] == 0.0:
+            continue
+        free += unrealized_nb(inst_kind[j], inst_cs[j], pos[j], entry[j], mark[j, t])
+        if inst_kind[j] == E.PERP_LINEAR:
+            free -= abs(pos[j]) * inst_cs[j] * mark[j, t] / leverage
+        elif inst_kind[j] == E.PERP_INVERSE:
+            free -= abs(pos[j]) * inst_cs[j] / mark[j, t] / leverage
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == w:
+            free += slots[k, SL_VALUE] - _short_option_maint(
+                slots[k], index[int(slots[k, SL_INST]), t]
+            )
+    return free
+
+
+@njit(cache=True, error_model="numpy")
+def _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs, inst_lot, close, t, ev_i, ev_f,
+            n_ev, c):  # fmt: skip
+    """Clip a strategy order to the position / venue-notional caps; logs a clip as an event."""
+    v = inst_venue[i]
+    vn = 0.0
+    if p[E.P_MAX_NOTIONAL] > 0.0:
+        for j in range(pos.shape[0]):
+            if inst_venue[j] != v:
+                continue
+            unit = inst_cs[j] if inst_kind[j] == E.PERP_INVERSE else inst_cs[j] * close[j, t]
+            vn += abs(pos[j] + inflight_nb(orders, j)) * unit
+    q2 = cap_qty_nb(q, i, inst_kind[i], inst_cs[i], inst_lot[i], close[i, t], pos[i],
+                    inflight_nb(orders, i), p[E.P_MAX_POS], vn, p[E.P_MAX_NOTIONAL])  # fmt: skip
+    if q2 != q:
+        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_CAP, i, q, q2)
+    return q2, n_ev
+
+
+@njit(cache=True, error_model="numpy")
+def _closing_pnl_nb(kind, cs, pos_before, entry_before, q, px):
+    """P&L realised by the part of a fill that closes a position (NaN: nothing closed)."""
+    if pos_before == 0.0 or pos_before * q > 0.0:
+        return math.nan
+    qc = min(abs(q), abs(pos_before)) * (1.0 if pos_before > 0.0 else -1.0)
+    return price_move_pnl_nb(kind, cs, qc, entry_before, px)
+
+
+@njit(cache=True, error_model="numpy")
+def _streak_nb(rs, pnl, fee, n_streak):
+    """Loss-streak counter over closing fills (P&L net of the fill's fee); True when the
+    streak reaches ``n_streak`` (the counter restarts)."""
+    if pnl != pnl:
+        return False
+    if pnl - fee < 0.0:
+        rs[8] += 1.0
+    else:
+        rs[8] = 0.0
+    if rs[8] >= n_streak:
+        rs[8] = 0.0
+        return True
+    return False
 
 
 @njit(cache=True, error_model="numpy")
@@ -1534,6 +2193,22 @@ def _liq_price(
     :mod:`gammaperp.engine.margin`). If the bar opened beyond that price the fill is at the open
     (a gap); the result is kept inside [low, high] of the bar.
     """
+    lp = _liq_formula_nb(kind, cs, pos, entry, wallet, other_upnl, maint_total, t_floor, t_cap,
+                         t_mmr, t_amt, mark)  # fmt: skip
+    if not (lp > 0.0) or lp != lp or lp == np.inf:
+        lp = mark
+    if pos > 0.0:
+        lp = min(lp, open_)
+    else:
+        lp = max(lp, open_)
+    return min(max(lp, low), high)
+
+
+@njit(cache=True, error_model="numpy")
+def _liq_formula_nb(kind, cs, pos, entry, wallet, other_upnl, maint_total, t_floor, t_cap, t_mmr,
+                    t_amt, mark):  # fmt: skip
+    """The published liquidation-price formula of one position (cross form), maintenance of
+    the position itself evaluated at ``mark``'s tier; spot: ``mark`` (never liquidated)."""
     size = abs(pos)
     sd = 1.0 if pos > 0.0 else -1.0
     if kind == E.PERP_INVERSE:
@@ -1566,10 +2241,4 @@ def _liq_price(
         )
     else:
         lp = mark
-    if not (lp > 0.0) or lp != lp or lp == np.inf:
-        lp = mark
-    if pos > 0.0:
-        lp = min(lp, open_)
-    else:
-        lp = max(lp, open_)
-    return min(max(lp, low), high)
+    return lp

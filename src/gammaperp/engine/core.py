@@ -16,7 +16,16 @@ from numba import njit, prange
 from gammaperp.engine import enums as E
 from gammaperp.engine._nb import run_config_nb
 from gammaperp.engine.margin import get_tiers
-from gammaperp.engine.specs import ExecutionSpec, RunSpec, StraddleSpec, VenueSpec
+from gammaperp.engine.specs import (
+    CarrySpec,
+    ExecutionSpec,
+    PairSpec,
+    RiskSpec,
+    RunSpec,
+    ScalpSpec,
+    StraddleSpec,
+    VenueSpec,
+)
 from gammaperp.errors import EngineError
 from gammaperp.market.model import Market
 
@@ -27,6 +36,8 @@ BL_I, BL_F = 5, 7
 FL_I, FL_F = 2, 4
 RL_I, RL_F = 2, 6
 LQ_I, LQ_F = 3, 5
+EV_I, EV_F = 3, 2
+HOURS_PER_YEAR = 365.0 * 24.0
 
 
 @njit(cache=True, parallel=True)
@@ -160,6 +171,18 @@ def kernel_market(
     cs = np.array([i.contract_size for i in market.instruments], dtype=np.float64)
     lot = np.array([i.lot_size for i in market.instruments], dtype=np.float64)
     tick = np.array([i.tick_size for i in market.instruments], dtype=np.float64)
+    # funding rate -> annual rate, by each perp's own funding interval (spot: 0)
+    fann = np.array(
+        [
+            0.0 if inst.kind == "spot" else HOURS_PER_YEAR / float(h)
+            for inst, h in zip(
+                market.instruments,
+                market.funding_interval_hours or (8.0,) * len(market.instruments),
+                strict=True,
+            )
+        ],
+        dtype=np.float64,
+    )
     arrays = (
         market.ts,
         market.close,
@@ -184,6 +207,7 @@ def kernel_market(
         market.funding_bar,
         market.funding_rate,
         due,
+        fann,
     )
     return KernelMarket(arrays, names, inst_venue, fx, tiers)
 
@@ -198,9 +222,15 @@ def strategy_params(market: Market, venues: Sequence[VenueSpec], spec: RunSpec) 
     p[E.P_IMPACT_K] = ex.impact_k
     p[E.P_HEDGE_INST] = -1
     p[E.P_OPT_INST] = -1
+    p[E.P_LEG_A] = -1
+    p[E.P_LEG_B] = -1
+    _risk_params(p, spec.risk)
     st = spec.strategy
     if st is None:
         p[E.P_STRATEGY] = E.STRAT_NONE
+        return p
+    if isinstance(st, CarrySpec | PairSpec | ScalpSpec):
+        _template_params(p, market, venues, st)
         return p
     if not isinstance(st, StraddleSpec):
         raise EngineError(f"unsupported strategy spec {type(st).__name__}")
@@ -257,6 +287,9 @@ def strategy_params(market: Market, venues: Sequence[VenueSpec], spec: RunSpec) 
     p[E.P_MOVE_PCT] = st.move_pct
     p[E.P_INTERVAL_NS] = st.interval_minutes * 60e9
     p[E.P_RISK_AVERSION] = st.risk_aversion
+    p[E.P_CALL_DELTA] = st.call_delta
+    p[E.P_PUT_DELTA] = st.put_delta
+    p[E.P_BUDGET] = st.premium_budget
     if st.leland:
         # Leland (1985): sqrt(2/pi) x round-trip cost (twice the hedge's taker fee) / sqrt(dt)
         hedge_venue = (
@@ -269,6 +302,114 @@ def strategy_params(market: Market, venues: Sequence[VenueSpec], spec: RunSpec) 
         dt = minutes / (365.0 * 1440.0)
         p[E.P_LELAND_C] = math.sqrt(2.0 / math.pi) * k / math.sqrt(dt)
     return p
+
+
+def _risk_params(p: np.ndarray, r: RiskSpec) -> None:
+    ns_min = 60e9
+    p[E.P_STOP_LOSS] = r.stop_loss_pct
+    p[E.P_STOP_COOL_NS] = r.stop_cooldown_minutes * ns_min
+    p[E.P_LEG_STOP] = r.leg_stop_pct
+    p[E.P_LEG_COOL_NS] = r.leg_cooldown_minutes * ns_min
+    p[E.P_MARGIN_BUF] = r.margin_buffer_pct
+    p[E.P_MARGIN_ACT] = 1.0 if r.margin_action == "transfer" else 0.0
+    p[E.P_MARGIN_FRAC] = r.margin_reduce_fraction
+    p[E.P_VOL_SHORT] = r.vol_short_bars
+    p[E.P_VOL_LONG] = r.vol_long_bars
+    p[E.P_VOL_K] = r.vol_k
+    p[E.P_VOL_ACT] = 1.0 if r.vol_action == "reduce" else 0.0
+    p[E.P_VOL_FACTOR] = r.vol_reduce_factor
+    p[E.P_TREND_FAST] = r.trend_fast_bars
+    p[E.P_TREND_SLOW] = r.trend_slow_bars
+    p[E.P_TREND_THR] = r.trend_threshold
+    p[E.P_TREND_ACT] = 1.0 if r.trend_action == "bias" else 0.0
+    p[E.P_TREND_BIAS] = r.trend_bias
+    p[E.P_HEDGE_BIAS] = r.hedge_bias
+    p[E.P_STREAK] = r.loss_streak
+    p[E.P_STREAK_PAUSE_NS] = r.loss_pause_minutes * ns_min
+    p[E.P_INV_RESET] = r.inventory_reset
+    p[E.P_MAX_POS] = r.max_position
+    p[E.P_MAX_NOTIONAL] = r.max_notional
+
+
+def _leg(market: Market, venues: Sequence[VenueSpec], name: str, venue: str | None, key: str):
+    """Instrument row of a template leg, checked against the configured venues."""
+    try:
+        i = market.instrument_index(name, venue)
+    except Exception as exc:
+        raise EngineError(f"strategy.{key}: {exc}") from None
+    names = [v.name for v in venues]
+    if market.instruments[i].venue not in names:
+        raise EngineError(
+            f"strategy.{key}: {name!r} trades on {market.instruments[i].venue!r}, which is not "
+            f"a configured venue ({names})"
+        )
+    return i
+
+
+def _template_params(
+    p: np.ndarray,
+    market: Market,
+    venues: Sequence[VenueSpec],
+    st: CarrySpec | PairSpec | ScalpSpec,
+) -> None:
+    kinds = [i.kind for i in market.instruments]
+    if isinstance(st, CarrySpec):
+        a = _leg(market, venues, st.long_instrument, st.long_venue, "long_instrument")
+        b = _leg(market, venues, st.short_instrument, st.short_venue, "short_instrument")
+        if a == b:
+            raise EngineError("carry: the long and the short leg are the same instrument")
+        if kinds[b] == "spot":
+            raise EngineError(
+                f"strategy.short_instrument: {st.short_instrument!r} is spot, which cannot be "
+                "shorted here; the short leg must be a perp"
+            )
+        if kinds[a] == "spot" and (st.direction == "both" or st.on_adverse == "flip"):
+            raise EngineError(
+                f"strategy.long_instrument: {st.long_instrument!r} is spot: it cannot be "
+                "shorted, so use direction = 'long_short' and on_adverse = 'exit'"
+            )
+        if market.inst_underlying[a] != market.inst_underlying[b]:
+            raise EngineError("carry: both legs must be on the same underlying")
+        p[E.P_STRATEGY] = E.STRAT_CARRY
+        p[E.P_LEG_A] = a
+        p[E.P_LEG_B] = b
+        p[E.P_QTY] = st.quantity
+        p[E.P_ENTRY] = st.entry_apr
+        p[E.P_EXIT] = st.exit_apr
+        p[E.P_FLIP] = 1.0 if st.on_adverse == "flip" else 0.0
+        p[E.P_BOTH] = 1.0 if st.direction == "both" else 0.0
+        p[E.P_TOL] = st.rebalance_tol
+    elif isinstance(st, PairSpec):
+        a = _leg(market, venues, st.long_instrument, st.long_venue, "long_instrument")
+        b = _leg(market, venues, st.hedge_instrument, st.hedge_venue, "hedge_instrument")
+        if a == b:
+            raise EngineError("pair: the two legs are the same instrument")
+        if (kinds[a] == "spot" and st.side < 0) or kinds[b] == "spot":
+            raise EngineError("pair: a leg that is sold short must be a perp, not spot")
+        p[E.P_STRATEGY] = E.STRAT_PAIR
+        p[E.P_LEG_A] = a
+        p[E.P_LEG_B] = b
+        p[E.P_SIDE] = st.side
+        p[E.P_NOTIONAL] = st.notional
+        p[E.P_WINDOW] = st.window
+        p[E.P_STEP] = st.return_bars
+        p[E.P_TOL] = st.drift_tol
+        if st.return_bars * (st.window + 1) > market.n_bars:
+            raise EngineError(
+                f"pair: the beta window ({st.window} returns of {st.return_bars} bars) is longer "
+                f"than the market ({market.n_bars} bars)"
+            )
+    else:
+        a = _leg(market, venues, st.instrument, st.venue, "instrument")
+        if kinds[a] == "spot":
+            raise EngineError("scalp: the instrument must be a perp (it goes short)")
+        p[E.P_STRATEGY] = E.STRAT_SCALP
+        p[E.P_LEG_A] = a
+        p[E.P_QTY] = st.quantity
+        p[E.P_MAX_INV] = st.max_inventory
+        p[E.P_WINDOW] = st.centre_bars
+        p[E.P_ENTRY] = st.band_pct
+        p[E.P_ORDER_TYPE] = E.ORDER_LIMIT if st.order_type == "limit" else E.ORDER_MARKET
 
 
 def _venue_is_coin(market: Market, venues: Sequence[VenueSpec], v: int) -> bool:
@@ -346,6 +487,7 @@ class BatchOutput:
     funding: tuple[np.ndarray, np.ndarray]
     rolls: tuple[np.ndarray, np.ndarray]
     liquidations: tuple[np.ndarray, np.ndarray]
+    events: tuple[np.ndarray, np.ndarray]
 
 
 def run_kernel(
@@ -416,6 +558,7 @@ def run_kernel(
     n_funding = int(market.funding_bar.shape[0]) if full else 0
     cap_roll = max(64, 4 * n // 1440 + 64) if full else 0
     lq_cap = 64 if full else 0
+    ev_cap = 256 if full else 0
     if parallel is None:
         parallel = n_cfg > 1
     while True:
@@ -425,6 +568,7 @@ def run_kernel(
         fl = (np.zeros((n_cfg, n_funding, FL_I), np.int64), np.zeros((n_cfg, n_funding, FL_F)))
         rl = (np.zeros((n_cfg, cap_roll, RL_I), np.int64), np.zeros((n_cfg, cap_roll, RL_F)))
         lq = (np.zeros((n_cfg, lq_cap, LQ_I), np.int64), np.zeros((n_cfg, lq_cap, LQ_F)))
+        ev = (np.zeros((n_cfg, ev_cap, EV_I), np.int64), np.zeros((n_cfg, ev_cap, EV_F)))
         args = (
             *km.arrays,
             km.venue_fx_inst,
@@ -443,6 +587,8 @@ def run_kernel(
             rl[1],
             lq[0],
             lq[1],
+            ev[0],
+            ev[1],
         )
         if parallel:
             _run_batch_nb(n_cfg, *args)
@@ -455,10 +601,12 @@ def run_kernel(
             (totals[:, E.T_BLOTTER_N] > cap).any()
             or (totals[:, E.T_ROLL_N] > cap_roll).any()
             or (totals[:, E.T_LIQ_N] > lq_cap).any()
+            or (totals[:, E.T_EVENT_N] > ev_cap).any()
         )
         if not over:
             break
         cap = int(max(cap, totals[:, E.T_BLOTTER_N].max())) + 1
         cap_roll = int(max(cap_roll, totals[:, E.T_ROLL_N].max())) + 1
         lq_cap = int(max(lq_cap, totals[:, E.T_LIQ_N].max())) + 1
-    return km, BatchOutput(steps, totals, bl, fl, rl, lq), stride
+        ev_cap = int(max(ev_cap, totals[:, E.T_EVENT_N].max())) + 1
+    return km, BatchOutput(steps, totals, bl, fl, rl, lq, ev), stride

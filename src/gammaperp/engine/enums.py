@@ -15,6 +15,9 @@ PERP_INVERSE = 2
 # --- strategies ------------------------------------------------------------------------------
 STRAT_NONE = 0  # no built-in strategy: positions come only from the Python step API
 STRAT_STRADDLE = 1  # long/short straddle or strangle, rolled, delta-hedged with a perp
+STRAT_CARRY = 2  # funding carry between two legs (two-venue perps, cash-and-carry)
+STRAT_PAIR = 3  # cross-asset: one perp against another, hedge ratio = rolling beta
+STRAT_SCALP = 4  # perp band scalping around a moving centre
 
 # --- order types, trigger targets ------------------------------------------------------------
 ORDER_MARKET = 0
@@ -51,6 +54,15 @@ R_ROLL_CLOSE = 3
 R_EXPIRY = 4
 R_LIQUIDATION = 5
 R_USER = 6
+R_ENTRY = 7  # a template opens its legs
+R_EXIT = 8  # a template closes its legs (carry turned against it)
+R_ROTATE = 9  # carry legs swapped to the other direction
+R_REBALANCE = 10  # a leg re-sized to its target (drift, new hedge ratio)
+R_SCALP = 11  # band-scalping clip
+R_STOP = 12  # risk: catastrophic stop flattened everything
+R_LEG_STOP = 13  # risk: per-leg stop-loss
+R_MARGIN = 14  # risk: margin buffer reduced a leg
+R_INV_RESET = 15  # risk: inventory reset (re-centre)
 REASONS = {
     R_HEDGE: "hedge",
     R_OPEN: "open",
@@ -58,6 +70,45 @@ REASONS = {
     R_EXPIRY: "expiry",
     R_LIQUIDATION: "liquidation",
     R_USER: "user",
+    R_ENTRY: "entry",
+    R_EXIT: "exit",
+    R_ROTATE: "rotate",
+    R_REBALANCE: "rebalance",
+    R_SCALP: "scalp",
+    R_STOP: "stop",
+    R_LEG_STOP: "leg_stop",
+    R_MARGIN: "margin_buffer",
+    R_INV_RESET: "inventory_reset",
+}
+
+# --- risk-overlay event log (Result.events) -------------------------------------------------
+EV_STOP = 1  # catastrophic stop fired (value: equity, ref: threshold)
+EV_RESTART = 2  # trading resumed after the stop's cool-down
+EV_LEG_STOP = 3  # a leg was stopped out (value: its P&L, ref: threshold)
+EV_MARGIN_REDUCE = 4  # margin buffer: leg reduced (value: distance to liquidation)
+EV_MARGIN_TRANSFER = 5  # margin buffer: collateral moved in (value: amount, USD)
+EV_VOL_PAUSE = 6  # vol breaker on (value: short vol, ref: k x long vol)
+EV_VOL_CALM = 7  # vol breaker off
+EV_TREND_ON = 8  # trend filter on (value: fast/slow - 1)
+EV_TREND_OFF = 9
+EV_STREAK_PAUSE = 10  # loss streak reached (value: streak length)
+EV_STREAK_RESUME = 11
+EV_INV_RESET = 12  # inventory reset (value: position before)
+EV_CAP = 13  # an order was clipped by a position / notional cap (value: wanted, ref: sent)
+EVENTS = {
+    EV_STOP: "stop",
+    EV_RESTART: "restart",
+    EV_LEG_STOP: "leg_stop",
+    EV_MARGIN_REDUCE: "margin_reduce",
+    EV_MARGIN_TRANSFER: "margin_transfer",
+    EV_VOL_PAUSE: "vol_pause",
+    EV_VOL_CALM: "vol_calm",
+    EV_TREND_ON: "trend_on",
+    EV_TREND_OFF: "trend_off",
+    EV_STREAK_PAUSE: "loss_streak_pause",
+    EV_STREAK_RESUME: "loss_streak_resume",
+    EV_INV_RESET: "inventory_reset",
+    EV_CAP: "cap",
 }
 
 # blotter "instrument" column: >= 0 is a market instrument row; options use these codes
@@ -102,7 +153,46 @@ P_MOVE_PCT = 26  # price-move trigger: fractional move since the last hedge
 P_INTERVAL_NS = 27  # time trigger: hedge every this many ns
 P_RISK_AVERSION = 28  # Whalley-Wilmott band: risk aversion gamma (1/USD)
 P_LELAND_C = 29  # Leland: sqrt(2/pi) x round-trip cost / sqrt(hedge interval in years); 0 = off
-N_PARAMS = 30
+P_CALL_DELTA = 30  # > 0: call strike at this delta at entry
+P_PUT_DELTA = 31  # > 0: put strike at this |delta| at entry
+P_BUDGET = 32  # > 0: premium budget per entry, USD (sizes the straddle instead of P_QTY)
+# perp templates (carry / pair / scalp): two legs, instrument rows
+P_LEG_A = 33  # carry: long leg; pair: first leg; scalp: the perp
+P_LEG_B = 34  # carry: short leg; pair: hedge leg
+P_ENTRY = 35  # carry: entry spread (annualised); scalp: band half-width (fraction)
+P_EXIT = 36  # carry: exit spread (annualised)
+P_FLIP = 37  # carry: 1 rotate on adverse spread, 0 exit
+P_BOTH = 38  # carry: 1 may open either direction, 0 only long A / short B
+P_TOL = 39  # carry: rebalance tolerance (fraction of qty); pair: drift tolerance
+P_WINDOW = 40  # pair: returns in the beta window; scalp: bars in the moving centre
+P_STEP = 41  # pair: bars per return sample
+P_MAX_INV = 42  # scalp: inventory limit, coin
+P_NOTIONAL = 43  # pair: USD notional of the first leg
+# risk overlays (0 = off)
+P_STOP_LOSS = 44
+P_STOP_COOL_NS = 45
+P_LEG_STOP = 46
+P_LEG_COOL_NS = 47
+P_MARGIN_BUF = 48
+P_MARGIN_ACT = 49  # 0 reduce, 1 transfer
+P_MARGIN_FRAC = 50
+P_VOL_SHORT = 51
+P_VOL_LONG = 52
+P_VOL_K = 53
+P_VOL_ACT = 54  # 0 pause, 1 reduce
+P_VOL_FACTOR = 55
+P_TREND_FAST = 56
+P_TREND_SLOW = 57
+P_TREND_THR = 58
+P_TREND_ACT = 59  # 0 pause, 1 bias
+P_TREND_BIAS = 60
+P_HEDGE_BIAS = 61
+P_STREAK = 62
+P_STREAK_PAUSE_NS = 63
+P_INV_RESET = 64
+P_MAX_POS = 65
+P_MAX_NOTIONAL = 66
+N_PARAMS = 67
 
 # --- per-venue parameter columns -------------------------------------------------------------
 V_TAKER = 0  # fee rate (0.0004 = 4 bps)
@@ -136,7 +226,8 @@ T_LIQ_N = 17
 T_BARS_RUN = 18
 T_MAX_MARGIN_RATIO = 19
 T_N_REJECTED = 20  # orders rejected for insufficient initial margin
-N_TOTALS = 21
+T_EVENT_N = 21  # risk-overlay events written (may exceed the log's capacity)
+N_TOTALS = 22
 
 # --- per-step record columns (full recording) ------------------------------------------------
 S_EQUITY = 0

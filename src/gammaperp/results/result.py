@@ -7,6 +7,7 @@ A run directory holds::
     funding.parquet       the funding ledger
     rolls.parquet         option opens, expiries, early closes, liquidations
     liquidations.parquet  liquidation events
+    events.parquet        risk-overlay events (stops, pauses, transfers, caps)
     summary.json          totals and metrics (stable snake_case keys)
     config.json           the resolved configuration
     market.json           the data fingerprint and description of the input market
@@ -85,6 +86,7 @@ class Result:
     config: dict[str, Any] = field(default_factory=dict)
     stride: int = 1
     full: bool = True
+    event_log: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def record_bars(self) -> np.ndarray:
@@ -116,6 +118,7 @@ class Result:
             "n_option_rolls": int(t[E.T_N_ROLLS]),
             "liquidations": int(t[E.T_N_LIQ]),
             "rejected_orders": int(t[E.T_N_REJECTED]),
+            "risk_events": int(t[E.T_EVENT_N]),
             "failed": failed_bar >= 0,
             "failed_at": (
                 str(_ns_index([self.market.ts[failed_bar]])[0]) if failed_bar >= 0 else None
@@ -287,6 +290,30 @@ class Result:
             index=_ns_index(self.market.ts[li[:, 0]]),
         )
 
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """Risk-overlay events: time, bar, event (``gammaperp.engine.enums.EVENTS``),
+        instrument (empty for portfolio-wide events), value and reference (see the enum)."""
+        import pandas as pd
+
+        if self.event_log is None:
+            ei, ef = np.zeros((0, 3), np.int64), np.zeros((0, 2))
+        else:
+            ei, ef = self.event_log
+        n = min(int(self.totals[E.T_EVENT_N]), ei.shape[0])
+        ei, ef = ei[:n], ef[:n]
+        names = [x.name for x in self.market.instruments]
+        return pd.DataFrame(
+            {
+                "bar": ei[:, 0],
+                "event": [E.EVENTS.get(int(x), "?") for x in ei[:, 1]],
+                "instrument": [names[int(i)] if i >= 0 else "" for i in ei[:, 2]],
+                "value": ef[:, 0],
+                "ref": ef[:, 1],
+            },
+            index=_ns_index(self.market.ts[ei[:, 0]]),
+        )
+
     # ---- persistence -----------------------------------------------------------------------
     def save(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write the run directory atomically (temp dir + rename); returns its path."""
@@ -302,6 +329,7 @@ class Result:
                 self.funding.to_parquet(tmp / "funding.parquet")
                 self.rolls.to_parquet(tmp / "rolls.parquet")
                 self.liquidations.to_parquet(tmp / "liquidations.parquet")
+                self.events.to_parquet(tmp / "events.parquet")
             _write_json(tmp / "summary.json", self.summary_with_metrics())
             _write_json(tmp / "config.json", self.config)
             _write_json(tmp / "market.json", self.market.describe())

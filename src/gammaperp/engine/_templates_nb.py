@@ -1,0 +1,197 @@
+"""Compiled decision rules of the perp templates (carry, pair, scalp) and order helpers.
+
+Called by the kernel (:func:`gammaperp.engine._nb.run_config_nb`) in its "strategy decides"
+step, once per bar; they only read market arrays and the configuration's state and add orders
+to its order book. Template state lives in a small float array ``st`` owned by the kernel:
+
+====  ==========================================================================
+st    meaning
+====  ==========================================================================
+0     carry: direction (+1 long A / short B, -1 the reverse, 0 flat)
+1     pair: returns sampled so far; scalp: closes seen so far
+2     pair: current beta (NaN until the window is full); scalp: running sum of closes
+3     pair: coin quantity of the first leg (0: not entered)
+4     scalp: buy armed (1) / disarmed (0)
+5     scalp: sell armed
+6     scalp: order slot of the resting buy limit (-1: none)
+7     scalp: order slot of the resting sell limit
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from gammaperp.engine import enums as E
+
+N_TSTATE = 8
+
+# order columns (mirror of gammaperp.engine._nb)
+O_ACTIVE = 0
+O_INST = 1
+O_QTY = 2
+O_TYPE = 3
+O_LIMIT = 4
+O_DUE_BAR = 5
+O_REASON = 6
+O_DECIDED_BAR = 7
+
+
+@njit(cache=True, error_model="numpy")
+def round_step_nb(x, step):
+    if step <= 0.0:
+        return x
+    return round(x / step) * step
+
+
+@njit(cache=True, error_model="numpy")
+def coin_delta_nb(kind, cs, qty, price):
+    """Coin delta of ``qty`` contracts (inverse perps: USD contracts / price)."""
+    if kind == E.PERP_INVERSE:
+        return qty * cs / price
+    return qty * cs
+
+
+@njit(cache=True, error_model="numpy")
+def contracts_nb(kind, cs, delta, price):
+    if kind == E.PERP_INVERSE:
+        return delta * price / cs
+    return delta / cs
+
+
+@njit(cache=True, error_model="numpy")
+def add_order_nb(orders, inst, qty, otype, limit, due, reason, decided):
+    """Put an order in the first free slot; returns the slot or -1 when the book is full."""
+    for k in range(orders.shape[0]):
+        if orders[k, O_ACTIVE] == 0.0:
+            orders[k, O_ACTIVE] = 1.0
+            orders[k, O_INST] = inst
+            orders[k, O_QTY] = qty
+            orders[k, O_TYPE] = otype
+            orders[k, O_LIMIT] = limit
+            orders[k, O_DUE_BAR] = due
+            orders[k, O_REASON] = reason
+            orders[k, O_DECIDED_BAR] = decided
+            return k
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def inflight_nb(orders, inst):
+    """Signed contracts of the in-flight (market) orders of ``inst``."""
+    q = 0.0
+    for k in range(orders.shape[0]):
+        if (
+            orders[k, O_ACTIVE] != 0.0
+            and orders[k, O_INST] == inst
+            and orders[k, O_TYPE] == E.ORDER_MARKET
+        ):
+            q += orders[k, O_QTY]
+    return q
+
+
+@njit(cache=True, error_model="numpy")
+def trade_to_nb(orders, i, kind, cs, lot, pos_i, price, target, tol, reason, due, t, mult, max_pos):
+    """Send a market order moving instrument ``i``'s coin delta (position plus in-flight
+    orders) to ``target`` when it is more than ``tol`` coin away. ``mult`` scales the trade
+    (risk: reduce); ``max_pos`` > 0 caps the resulting |position| (coin). Returns
+    ``(orders added, wanted contracts, sent contracts)``."""
+    cur = coin_delta_nb(kind, cs, pos_i + inflight_nb(orders, i), price)
+    gap = target - cur
+    if not abs(gap) > tol:
+        return 0, 0.0, 0.0
+    want = gap * mult
+    if max_pos > 0.0:
+        lim = max_pos if cur + want > 0.0 else -max_pos
+        if abs(cur + want) > max_pos:
+            want = lim - cur
+    q = round_step_nb(contracts_nb(kind, cs, want, price), lot)
+    wanted = contracts_nb(kind, cs, gap, price)
+    if q == 0.0:
+        return 0, wanted, 0.0
+    if add_order_nb(orders, i, q, E.ORDER_MARKET, 0.0, due, reason, t) < 0:
+        return 0, wanted, 0.0
+    return 1, wanted, q
+
+
+@njit(cache=True, error_model="numpy")
+def carry_direction_nb(st, last_rate, fann, a, b, kind_a, kind_b, p):
+    """Update the carry direction ``st[0]`` from the legs' last settled funding rates,
+    annualised by their own intervals. Returns the reason of a change (0: none)."""
+    ra = 0.0 if kind_a == E.SPOT else last_rate[a] * fann[a]
+    rb = 0.0 if kind_b == E.SPOT else last_rate[b] * fann[b]
+    if ra != ra or rb != rb:
+        return 0  # a leg's rate is not known yet
+    spread = rb - ra  # in favour of direction +1 (long A, short B)
+    d = st[0]
+    if d == 0.0:
+        if spread > p[E.P_ENTRY]:
+            st[0] = 1.0
+            return E.R_ENTRY
+        if p[E.P_BOTH] != 0.0 and -spread > p[E.P_ENTRY]:
+            st[0] = -1.0
+            return E.R_ENTRY
+        return 0
+    if d * spread < -p[E.P_EXIT]:
+        if p[E.P_FLIP] != 0.0:
+            st[0] = -d
+            return E.R_ROTATE
+        st[0] = 0.0
+        return E.R_EXIT
+    return 0
+
+
+@njit(cache=True, error_model="numpy")
+def pair_sample_nb(st, ring_a, ring_b, t, close, a, b, step):
+    """Sample the legs' log returns every ``step`` bars and re-estimate beta (OLS slope of
+    leg A's returns on leg B's over the ring) once the window is full."""
+    if t < step or t % step != 0:
+        return
+    w = ring_a.shape[0]
+    n = int(st[1])
+    j = n % w
+    ring_a[j] = math.log(close[a, t] / close[a, t - step])
+    ring_b[j] = math.log(close[b, t] / close[b, t - step])
+    n += 1
+    st[1] = n
+    if n < w:
+        return
+    ma = 0.0
+    mb = 0.0
+    for k in range(w):
+        ma += ring_a[k]
+        mb += ring_b[k]
+    ma /= w
+    mb /= w
+    cov = 0.0
+    var = 0.0
+    for k in range(w):
+        db = ring_b[k] - mb
+        cov += (ring_a[k] - ma) * db
+        var += db * db
+    if var > 0.0:
+        st[2] = cov / var
+
+
+@njit(cache=True, error_model="numpy")
+def scalp_centre_nb(st, ring, price):
+    """Push a close into the moving-average ring; returns the centre (NaN until full)."""
+    w = ring.shape[0]
+    n = int(st[1])
+    j = n % w
+    if n >= w:
+        st[2] -= ring[j]
+    ring[j] = price
+    st[2] += price
+    n += 1
+    st[1] = n
+    if n < w:
+        return math.nan
+    if n % w == 0:  # re-sum once per window: no drift of the running sum
+        s = 0.0
+        for k in range(w):
+            s += ring[k]
+        st[2] = s
+    return st[2] / w
