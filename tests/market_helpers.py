@@ -35,3 +35,11 @@ def multi_market(legs, n, *, bar_seconds=60, iv=None):
         for u in {leg.get("underlying", "BTC") for leg in legs}:
             b.set_iv(u, iv)
     return b.build()
+
+
+def dip_path(n_cycles=12, level=100.0, dip=5.0):
+    """Nine bars at ``level`` then one at ``level - dip``: every dip is below the band bottom,
+    the next bar is back above the centre (re-arms) and nothing ever reaches the top."""
+    one = np.full(10, level)
+    one[-1] = level - dip
+    return np.tile(one, n_cycles + 1)

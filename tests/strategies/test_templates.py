@@ -19,7 +19,7 @@ from gammaperp.engine.specs import (
 )
 from gammaperp.errors import EngineError
 from gammaperp.pricing import greeks
-from market_helpers import multi_market
+from market_helpers import dip_path, multi_market
 
 N8H = 480  # one-minute bars per 8 hours
 
@@ -260,14 +260,6 @@ def test_band_scalper_on_a_sine_earns_the_band_width_per_round_trip_minus_fees()
     assert inventory == 0.0
     assert res.summary["fees"] == pytest.approx(fees, abs=1e-9)
     assert res.summary["total_pnl"] == pytest.approx(10.0 * n_round_trips - fees, abs=1e-9)
-
-
-def dip_path(n_cycles=12, level=100.0, dip=5.0):
-    """Nine bars at ``level`` then one at ``level - dip``: every dip is below the band bottom,
-    the next bar is back above the centre (re-arms) and nothing ever reaches the top."""
-    one = np.full(10, level)
-    one[-1] = level - dip
-    return np.tile(one, n_cycles + 1)
 
 
 def test_band_scalper_respects_its_inventory_limit():

@@ -149,6 +149,8 @@ def norm_ppf_nb(u):
     steps on :func:`norm_cdf_nb` (relative error ~1e-15 for u in (1e-300, 1 - 1e-16))."""
     if not 0.0 < u < 1.0:
         return math.nan
+    if u > 0.5:
+        return -norm_ppf_nb(1.0 - u)  # 1 - u is exact here (Sterbenz): keeps the upper tail
     a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
          1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)  # fmt: skip
     b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
@@ -160,11 +162,6 @@ def norm_ppf_nb(u):
     if u < 0.02425:
         r = math.sqrt(-2.0 * math.log(u))
         x = (((((cc[0] * r + cc[1]) * r + cc[2]) * r + cc[3]) * r + cc[4]) * r + cc[5]) / (
-            (((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1.0
-        )
-    elif u > 1.0 - 0.02425:
-        r = math.sqrt(-2.0 * math.log(1.0 - u))
-        x = -(((((cc[0] * r + cc[1]) * r + cc[2]) * r + cc[3]) * r + cc[4]) * r + cc[5]) / (
             (((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1.0
         )
     else:
