@@ -1341,6 +1341,21 @@ def run_config_nb(
             # delta-band hedge
             if hedge_inst >= 0 and hedge_ok and t_ns >= leg_until[hedge_inst]:
                 hp = close[hedge_inst, t]
+                if p[E.P_INTRABAR] != 0.0 and t > 0 and n_open_slots > 0:
+                    hv = inst_venue[hedge_inst]
+                    n_bl, n_ib, n_rj, ib_px = _intrabar_hedge_nb(
+                        c, t, t_ns, hedge_inst, hv, slots, cash, pos, entry, inst_kind, inst_cs,
+                        inst_lot, close, open_, high, low, spread, sigma_bar, volume,
+                        index[opt_inst, t] / hp, iv, smile, inst_und, p,
+                        vparams[c, hv, E.V_TAKER], vparams[c, hv, E.V_LEVERAGE], inst_venue,
+                        band, (1.0 + p[E.P_HEDGE_BIAS]) * size_mult, d_fee, d_slip, d_perp,
+                        bl_i, bl_f, n_bl,
+                    )  # fmt: skip
+                    n_trades += n_ib
+                    n_rejected += n_rj
+                    if n_ib > 0:
+                        last_hedge_px = ib_px
+                        last_hedge_ns = t_ns
                 net = opt_delta + _inst_delta(
                     inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst], hp
                 )
@@ -1917,6 +1932,93 @@ def run_config_nb(
     tr[E.T_MAX_MARGIN_RATIO] = max_mr
     tr[E.T_N_REJECTED] = n_rejected
     tr[E.T_EVENT_N] = n_ev
+
+
+@njit(cache=True, error_model="numpy")
+def _net_delta_at_nb(slots, t_ns, s, ratio, iv, smile, inst_und, t, kind, cs, hpos):
+    """Net delta (coin) of the options plus the hedge if the hedge instrument traded at ``s``
+    (the options' index moving in proportion: index = ``ratio`` x ``s``)."""
+    d = _inst_delta(kind, cs, hpos, s)
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] == 0.0:
+            continue
+        u = inst_und[int(slots[k, SL_INST])]
+        si = ratio * s
+        _, dk = slot_eval_nb(slots, k, t_ns, si, math.log(si), iv[u, t], smile[u, 0],
+                             smile[u, 1], False)  # fmt: skip
+        d += dk
+    return d
+
+
+@njit(cache=True, error_model="numpy")
+def _intrabar_hedge_nb(
+    c, t, t_ns, h, v, slots, cash, pos, entry, inst_kind, inst_cs, inst_lot, close, open_, high,
+    low, spread, sigma_bar, volume, ratio, iv, smile, inst_und, p, fee_rate, lev, inst_venue,
+    band, mult, d_fee, d_slip, d_perp, bl_i, bl_f, n_bl,
+):  # fmt: skip
+    """Delta-band hedging inside bar ``t`` along previous close -> open -> first extreme ->
+    second extreme -> close (an up bar visits its low first). A band crossing fills at the
+    crossing price (found by bisection); a gap - the open already beyond the band - fills at
+    the open. Returns ``(blotter count, fills, rejected, last fill price)``."""
+    kind = inst_kind[h]
+    cs = inst_cs[h]
+    up = close[h, t] >= open_[h, t]
+    pts = (
+        close[h, t - 1],
+        open_[h, t],
+        low[h, t] if up else high[h, t],
+        high[h, t] if up else low[h, t],
+        close[h, t],
+    )
+    n_fill = 0
+    n_rej = 0
+    last_px = math.nan
+    for j in range(4):
+        a = pts[j]
+        b = pts[j + 1]
+        if a == b:
+            continue
+        for _ in range(8):  # a few crossings per segment at most
+            nb = _net_delta_at_nb(slots, t_ns, b, ratio, iv, smile, inst_und, t, kind, cs, pos[h])
+            if abs(nb) <= band:
+                break
+            if j == 0:
+                x = b  # a gap: the first price traded beyond the band is the open
+            else:
+                lo = a
+                hi = b
+                for _ in range(64):
+                    mid = 0.5 * (lo + hi)
+                    nm = _net_delta_at_nb(slots, t_ns, mid, ratio, iv, smile, inst_und, t, kind,
+                                          cs, pos[h])  # fmt: skip
+                    if abs(nm) > band:
+                        hi = mid
+                    else:
+                        lo = mid
+                x = hi
+            net = _net_delta_at_nb(slots, t_ns, x, ratio, iv, smile, inst_und, t, kind, cs, pos[h])
+            want = -net
+            if p[E.P_TARGET] == E.TARGET_EDGE:
+                want = -(net - band) if net > 0.0 else -(net + band)
+            q = round_to_nb(_delta_to_qty(kind, cs, want * mult, x), inst_lot[h])
+            if q == 0.0:
+                break
+            if not initial_margin_ok_nb(cash, pos, entry, slots, v, h, q, inst_kind, inst_venue,
+                                        inst_cs, close, t, lev):  # fmt: skip
+                n_rej += 1
+                break
+            px, fee, scost = _market_fill_nb(cash, pos, entry, h, v, kind, cs, q, x,
+                                             spread[h, t], sigma_bar[h, t], volume[h, t], p,
+                                             fee_rate)  # fmt: skip
+            d_fee[v] += fee
+            d_slip[v] += scost
+            d_perp[v] += price_move_pnl_nb(kind, cs, q, x, close[h, t])
+            n_bl = _log_fill(bl_i, bl_f, n_bl, c, t, h, q, px, x, fee, scost, E.R_HEDGE,
+                             E.ORDER_MARKET, t, 0.0, 0.0)  # fmt: skip
+            n_fill += 1
+            last_px = x
+            a = x
+    return n_bl, n_fill, n_rej, last_px
 
 
 @njit(cache=True, error_model="numpy")

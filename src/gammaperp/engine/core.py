@@ -290,6 +290,9 @@ def strategy_params(market: Market, venues: Sequence[VenueSpec], spec: RunSpec) 
     p[E.P_CALL_DELTA] = st.call_delta
     p[E.P_PUT_DELTA] = st.put_delta
     p[E.P_BUDGET] = st.premium_budget
+    if st.intrabar:
+        _check_intrabar(market, spec, int(p[E.P_HEDGE_INST]))
+        p[E.P_INTRABAR] = 1.0
     if st.leland:
         # Leland (1985): sqrt(2/pi) x round-trip cost (twice the hedge's taker fee) / sqrt(dt)
         hedge_venue = (
@@ -302,6 +305,25 @@ def strategy_params(market: Market, venues: Sequence[VenueSpec], spec: RunSpec) 
         dt = minutes / (365.0 * 1440.0)
         p[E.P_LELAND_C] = math.sqrt(2.0 / math.pi) * k / math.sqrt(dt)
     return p
+
+
+def _check_intrabar(market: Market, spec: RunSpec, hi: int) -> None:
+    """Intrabar detection needs real high/low data, immediate fills and no caps."""
+    if hi < 0:
+        raise EngineError("hedge.intrabar needs a hedge instrument")
+    inst = market.instruments[hi]
+    fb = market.fallbacks.get(f"{inst.venue}:{inst.name}", ())
+    missing = [x for x in ("high", "low") if x in fb]
+    if missing:
+        raise EngineError(
+            f"hedge.intrabar needs bar {' and '.join(missing)} for {inst.venue}:{inst.name}; "
+            "the market has closes only there (load OHLC data, or switch intrabar off)"
+        )
+    ex = spec.execution
+    if ex.latency_ms > 0 or ex.latency == "lognormal":
+        raise EngineError("hedge.intrabar fills at the crossing: it needs latency_ms = 0")
+    if spec.risk.max_position > 0 or spec.risk.max_notional > 0:
+        raise EngineError("hedge.intrabar cannot be combined with position / notional caps")
 
 
 def _risk_params(p: np.ndarray, r: RiskSpec) -> None:

@@ -192,7 +192,8 @@ P_STREAK_PAUSE_NS = 63
 P_INV_RESET = 64
 P_MAX_POS = 65
 P_MAX_NOTIONAL = 66
-N_PARAMS = 67
+P_INTRABAR = 67  # 1: detect band crossings inside the bar from open/high/low (gap: at the open)
+N_PARAMS = 68
 
 # --- per-venue parameter columns -------------------------------------------------------------
 V_TAKER = 0  # fee rate (0.0004 = 4 bps)

@@ -56,9 +56,12 @@ class StraddleSpec:
     USD (0 = exact), or - with ``call_delta`` / ``put_delta`` > 0 - the strike whose delta at
     entry (market vol and smile) is that value (puts: minus that value). With
     ``premium_budget`` > 0 each entry buys (or sells) as many straddles as that many USD of
-    premium pay for, instead of ``quantity``. The hedge trades ``hedge_instrument`` back to
-    zero net delta
-    (``target="zero"``) or to the band edge (``"edge"``) whenever one of its ``triggers`` fires:
+    premium pay for, instead of ``quantity``. With ``intrabar`` the delta band is also
+    watched inside each bar along the path previous close -> open -> low/high -> close (low
+    first on an up bar): a crossing fills at the price where |net delta| reaches the band, a
+    gap (the open already beyond it) fills at the open. The hedge trades ``hedge_instrument``
+    back to zero net delta (``target="zero"``) or to the band edge (``"edge"``) whenever one of
+    its ``triggers`` fires:
     ``band`` (|net delta| > ``band`` coin), ``whalley_wilmott`` (|net delta| > the
     Whalley-Wilmott band from the hedge's fee rate, the book's gamma and ``risk_aversion``),
     ``price`` (the hedge price moved ``move_abs`` USD or ``move_pct`` since the last hedge) or
@@ -95,6 +98,7 @@ class StraddleSpec:
     call_delta: float = 0.0  # > 0: call strike chosen at this delta at entry (e.g. 0.25)
     put_delta: float = 0.0  # > 0: put strike chosen at this |delta| at entry (e.g. 0.25)
     premium_budget: float = 0.0  # > 0: size each entry so the premium is this many USD
+    intrabar: bool = False  # detect band crossings inside bars from open/high/low (OHLC data)
 
     def __post_init__(self) -> None:
         if self.side not in (1, -1):
@@ -111,6 +115,10 @@ class StraddleSpec:
             raise EngineError("strategy moneyness must be > 0")
         if not (0 <= self.call_delta < 1 and 0 <= self.put_delta < 1):
             raise EngineError("strategy call_delta / put_delta must be in [0, 1) (0: by moneyness)")
+        if self.intrabar and "band" not in self.triggers:
+            raise EngineError("hedge.intrabar needs the 'band' trigger")
+        if self.intrabar and self.order_type != "market":
+            raise EngineError("hedge.intrabar fills at the crossing price: order_type 'market'")
         if self.premium_budget < 0:
             raise EngineError("strategy.premium_budget must be >= 0 (0: size by quantity)")
         known = ("band", "price", "time", "whalley_wilmott")
