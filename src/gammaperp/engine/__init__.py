@@ -52,13 +52,16 @@ def simulate_batch(
     parallel: bool | None = None,
     configs: Sequence[dict[str, Any]] | None = None,
     stride: int | None = None,
+    strategy: object | None = None,
 ) -> list[Result]:
     """Run many configurations over one market in a single compiled pass (in parallel).
 
     ``record="summary"`` keeps one equity row per ``stride`` bars (default: daily) and no
     blotter - the mode for sweeps of thousands of configurations.
     """
-    km, out, stride = run_kernel(market, specs, record=record, parallel=parallel, stride=stride)
+    km, out, stride = run_kernel(
+        market, specs, record=record, parallel=parallel, stride=stride, strategy=strategy
+    )
     results = []
     for c, spec in enumerate(specs):
         results.append(
@@ -88,7 +91,14 @@ def simulate(
     *,
     record: Literal["full", "summary"] = "full",
     config: dict[str, Any] | None = None,
+    strategy: object | None = None,
 ) -> Result:
-    """Run one configuration (default: long 1 ATM 30-day straddle, 0.05 band, on Binance)."""
+    """Run one configuration (default: long 1 ATM 30-day straddle, 0.05 band, on Binance).
+
+    ``strategy``: a Python strategy (``decide(state) -> orders``,
+    :mod:`gammaperp.strategies.protocol`) deciding at every bar besides the built-in one.
+    """
     spec = spec or RunSpec()
-    return simulate_batch(market, [spec], record=record, parallel=False, configs=[config or {}])[0]
+    return simulate_batch(
+        market, [spec], record=record, parallel=False, configs=[config or {}], strategy=strategy
+    )[0]

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 from gammaperp.engine import enums as E
 from gammaperp.engine._risk_nb import (
@@ -764,6 +764,7 @@ def run_config_nb(
     lq_f,
     ev_i,
     ev_f,
+    py_buf=None,
 ):
     """Simulate configuration ``c`` over all bars, writing its row of every output array.
 
@@ -776,6 +777,11 @@ def run_config_nb(
     revalued every bar when stride is 1, when any venue is coin-margined or options are short;
     otherwise only where needed (record points, expiries, rolls, margin stress) - exact in
     aggregate, and much faster (the delta is still computed every bar).
+
+    ``py_buf`` (an array, not None) switches on the Python strategy protocol: after the
+    built-in strategy decided, the kernel calls :func:`_python_decide` (object mode), which asks
+    the active Python strategy for orders and writes them into ``py_buf``. With ``py_buf`` None
+    numba prunes that branch: the compiled path does not change.
     """
     n_bars = ts.shape[0]
     n_inst = close.shape[0]
@@ -808,7 +814,12 @@ def run_config_nb(
             coin_venue = True
     # overlays that act on equity or margin need the options valued every bar
     value_each_bar = (
-        stride == 1 or coin_venue or side < 0.0 or p[E.P_STOP_LOSS] > 0.0 or p[E.P_MARGIN_BUF] > 0.0
+        stride == 1
+        or coin_venue
+        or side < 0.0
+        or p[E.P_STOP_LOSS] > 0.0
+        or p[E.P_MARGIN_BUF] > 0.0
+        or py_buf is not None
     )
 
     # per-venue flows of one step (venue currency), zeroed every step
@@ -1602,6 +1613,20 @@ def run_config_nb(
                             else:
                                 st[4 + j] = 0.0
 
+        # ---- 3b. a Python strategy decides (protocol: gammaperp.strategies.protocol) -------
+        if py_buf is not None and failed_bar < 0:
+            with objmode(n_py="int64"):
+                n_py = _python_decide(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf)
+            for j in range(n_py):
+                otype = int(py_buf[j, 2])
+                due = due_bar[t] if otype == E.ORDER_MARKET else t + 1
+                if (
+                    _add_order(orders, int(py_buf[j, 0]), py_buf[j, 1], otype, py_buf[j, 3], due,
+                               int(py_buf[j, 4]), t)
+                    >= 0
+                ):  # fmt: skip
+                    n_live += 1
+
         # ---- 4. orders due now fill at this bar's close ----------------------------------
         for k in range(MAX_ORDERS if n_live > 0 else 0):
             if (
@@ -1932,6 +1957,14 @@ def run_config_nb(
     tr[E.T_MAX_MARGIN_RATIO] = max_mr
     tr[E.T_N_REJECTED] = n_rejected
     tr[E.T_EVENT_N] = n_ev
+
+
+def _python_decide(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf):
+    """Object-mode bridge of the kernel to the active Python strategy (see
+    :mod:`gammaperp.strategies.protocol`): returns how many orders it wrote into ``py_buf``."""
+    from gammaperp.strategies.protocol import dispatch
+
+    return dispatch(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf)
 
 
 @njit(cache=True, error_model="numpy")

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from gammaperp.engine import enums as E
-from gammaperp.engine._nb import run_config_nb
+from gammaperp.engine._nb import MAX_ORDERS, run_config_nb
 from gammaperp.engine.margin import get_tiers
 from gammaperp.engine.specs import (
     CarrySpec,
@@ -520,6 +520,7 @@ def run_kernel(
     parallel: bool | None = None,
     capacity: int | None = None,
     stride: int | None = None,
+    strategy: object | None = None,
 ) -> tuple[KernelMarket, BatchOutput, int]:
     """Run every spec over ``market`` in one compiled pass; returns the raw arrays.
 
@@ -531,6 +532,10 @@ def run_kernel(
     All specs of a batch must share venues (names and order) and execution timing (latency and
     the sigma window): those shape market-side arrays. Strategy, hedge, fee, capital and
     slippage parameters may differ per spec (they are configuration columns).
+
+    ``strategy``: a Python strategy (``decide(state) -> orders``, see
+    :mod:`gammaperp.strategies.protocol`) asked for orders at every bar of every configuration
+    (sequentially: the Python path does not run in parallel).
     """
     if not specs:
         raise EngineError("no configurations to run")
@@ -583,6 +588,10 @@ def run_kernel(
     ev_cap = 256 if full else 0
     if parallel is None:
         parallel = n_cfg > 1
+    py_buf = None
+    if strategy is not None:
+        parallel = False
+        py_buf = np.zeros((MAX_ORDERS, 5))
     while True:
         steps = np.zeros((n_cfg, E.N_STEP, n_rec))
         totals = np.zeros((n_cfg, E.N_TOTALS))
@@ -614,6 +623,12 @@ def run_kernel(
         )
         if parallel:
             _run_batch_nb(n_cfg, *args)
+        elif py_buf is not None:
+            from gammaperp.strategies.protocol import active
+
+            with active(strategy, market, km):
+                for c in range(n_cfg):
+                    run_config_nb(c, *args, py_buf)
         else:
             for c in range(n_cfg):
                 run_config_nb(c, *args)
