@@ -46,6 +46,7 @@ def test_show_json(capsys):
         "leland": False,
         "leland_interval_minutes": None,
         "risk_aversion": None,
+        "intrabar": False,
     }
 
 
@@ -102,10 +103,10 @@ def test_validate_prints_every_problem_and_exits_2(capsys, tmp_path):
         f"error: {bad}: seed: Input should be greater than or equal to 0 (got -1)",
         f"error: {bad}: venues[0].taker_fee_bps: Input should be less than or equal to 100 "
         "(got 200)",
-        f"error: {bad}: strategy.kind: unknown kind 'condor'; valid: straddle",
+        f"error: {bad}: strategy.kind: unknown kind 'condor'; valid: straddle, carry, pair, scalp",
         f"error: {bad}: hedge.band: Input should be greater than 0 (got 0)",
         f"error: {bad}: bogus: unknown key; valid keys here: name, seed, market, venues, "
-        "execution, strategy, hedge, output",
+        "instruments, execution, strategy, hedge, risk, output",
     ]
     assert "Traceback" not in err
 

@@ -28,7 +28,7 @@ from gammaperp.config.reference import GENERATED_BEGIN, GENERATED_END, update_re
 from gammaperp.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_FINGERPRINT = "360f6639305a09ce95491a53c3bcaa879f3f187c5e4b542bb7233557aaf7702a"
+DEFAULT_FINGERPRINT = "ff2d5011ecf3b2e11d32e82794293390b1e55e756efc977c513488872e1efa08"
 
 
 def test_config_to_dict_is_plain_and_complete():
@@ -41,9 +41,11 @@ def test_config_to_dict_is_plain_and_complete():
         "seed",
         "market",
         "venues",
+        "instruments",
         "execution",
         "strategy",
         "hedge",
+        "risk",
         "output",
     ]
     assert d["market"]["ohlcv"] == "/d/o.csv" and d["output"]["dir"] == "/r"
@@ -51,7 +53,8 @@ def test_config_to_dict_is_plain_and_complete():
     assert isinstance(d["venues"], list) and d["venues"][0]["name"] == "binance"
     assert d["strategy"]["kind"] == "straddle" and d["hedge"]["trigger"] == "delta_band"
     assert d["market"]["s0"] is None
-    assert len(d["market"]) == 18 and len(d["venues"][0]) == 15
+    assert len(d["market"]) == 18 and len(d["venues"][0]) == 18
+    assert d["instruments"] == [] and len(d["risk"]) == 23 and len(d["strategy"]) == 16
     assert ExperimentConfig.model_validate(d) == cfg
 
 
@@ -70,9 +73,7 @@ def test_dump_toml_is_valid_toml_and_round_trips():
     assert ExperimentConfig.model_validate(parsed) == cfg
 
 
-@pytest.mark.parametrize(
-    "name", ["long_gamma_synthetic.toml", "short_straddle.yaml", "long_gamma_btc_2021.toml"]
-)
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "examples").iterdir()))
 def test_examples_round_trip_through_toml_and_json(name):
     cfg = load_config(REPO / "examples" / name)
     assert ExperimentConfig.model_validate(tomllib.loads(dump_toml(cfg))) == cfg
@@ -189,7 +190,7 @@ def test_docs_config_md_is_in_sync_with_the_models():
 
 def test_reference_lists_every_field_with_type_default_unit_range():
     md = config_reference_markdown()
-    assert md.count("\n| `") == 69
+    assert md.count("\n| `") == 144
     assert (
         "| `taker_fee_bps` | float | `4.0` | bps of notional | >= 0, <= 100 | "
         "Fee on fills that take liquidity. |"

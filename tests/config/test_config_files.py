@@ -36,7 +36,20 @@ def load_problems(path: Path) -> list[str]:
 
 def test_example_files_exist_and_all_load():
     names = sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".toml", ".yaml", ".yml"))
-    assert names == ["long_gamma_btc_2021.toml", "long_gamma_synthetic.toml", "short_straddle.yaml"]
+    assert names == [
+        "cash_and_carry_btc.toml",
+        "funding_carry_binance_bybit.toml",
+        "funding_carry_synthetic.toml",
+        "long_gamma_btc_2021.toml",
+        "long_gamma_synthetic.toml",
+        "pair_eth_btc.toml",
+        "pair_eth_btc_synthetic.toml",
+        "risk_overlays.toml",
+        "scalp_btc.toml",
+        "short_gamma_eth.toml",
+        "short_straddle.yaml",
+        "strangle_delta25_budget.toml",
+    ]
     for name in names:
         assert isinstance(load_config(EXAMPLES / name), ExperimentConfig)
 
@@ -103,7 +116,7 @@ def test_toml_errors_name_file_and_key(tmp_path):
         f"{path}: venues[0].foo: unknown key; valid keys here: name, taker_fee_bps, "
         "maker_fee_bps, margin_mode, leverage, initial_capital, perp_symbol, contract_type, "
         "contract_size, tick_size, lot_size, liquidation_fee_bps, on_liquidation, "
-        "maintenance_tiers, flat_mmr",
+        "maintenance_tiers, flat_mmr, funding, funding_constant, funding_interval_hours",
         f"{path}: hedge.band: Input should be greater than 0 (got 0.0)",
     ]
 

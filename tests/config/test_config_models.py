@@ -137,7 +137,7 @@ def test_abstract_bases_cannot_be_built():
 
 def test_every_field_documents_unit_and_meaning():
     rows = iter_fields()
-    assert len(rows) == 2 + 18 + 15 + 8 + 10 + 13 + 3
+    assert len(rows) == 2 + 18 + 18 + 13 + 8 + 16 + 11 + 10 + 8 + 14 + 23 + 3
     for _title, _header, model, key, info in rows:
         extra = info.json_schema_extra
         assert isinstance(extra, dict), f"{model.__name__}.{key}"
@@ -247,11 +247,11 @@ def test_every_field_documents_unit_and_meaning():
         ),
         (
             {"strategy": {"kind": "condor"}},
-            "strategy.kind: unknown kind 'condor'; valid: straddle",
+            "strategy.kind: unknown kind 'condor'; valid: straddle, carry, pair, scalp",
         ),
         (
             {"strategy": 3},
-            "strategy: should be a table with a 'kind' key (one of: straddle)",
+            "strategy: should be a table with a 'kind' key (one of: straddle, carry, pair, scalp)",
         ),
         ({"hedge": {"band": 0}}, "hedge.band: Input should be greater than 0 (got 0)"),
         (
@@ -284,12 +284,13 @@ def test_unknown_keys_list_valid_keys_at_their_level():
         "x.toml: venues[1].levrage: unknown key (did you mean 'leverage'?); valid keys here: "
         "name, taker_fee_bps, maker_fee_bps, margin_mode, leverage, initial_capital, perp_symbol, "
         "contract_type, contract_size, tick_size, lot_size, liquidation_fee_bps, on_liquidation, "
-        "maintenance_tiers, flat_mmr",
+        "maintenance_tiers, flat_mmr, funding, funding_constant, funding_interval_hours",
         "x.toml: strategy.sid: unknown key (did you mean 'side'?); valid keys here: kind, side, "
-        "quantity, expiry_days, strike, roll_days_before, option_settlement, option_fee_bps, "
+        "quantity, expiry_days, strike, call_moneyness, put_moneyness, call_delta, put_delta, "
+        "size_by, premium_budget, roll_days_before, option_settlement, option_fee_bps, "
         "pricing_model, rate",
-        "x.toml: bogus: unknown key; valid keys here: name, seed, market, venues, execution, "
-        "strategy, hedge, output",
+        "x.toml: bogus: unknown key; valid keys here: name, seed, market, venues, instruments, "
+        "execution, strategy, hedge, risk, output",
     ]
 
 

@@ -89,10 +89,29 @@ def venue_fx(result: Any, v: int) -> np.ndarray:
     return np.ones(m.n_bars, dtype=np.float64)
 
 
-def hedge_instrument_row(result: Any) -> int | None:
-    """Market row of the strategy's hedge perp, or None without a hedging strategy."""
+def strategy_instrument_row(result: Any) -> int | None:
+    """Market row of the strategy's (first) instrument: the straddle's underlying or the
+    scalper's perp (``instrument``), a carry's or pair's first leg (``long_instrument`` on its
+    venue); None without a strategy."""
     st = result.spec.strategy
-    if st is None or st.hedge_instrument is None:
+    if st is None:
+        return None
+    name = getattr(st, "instrument", None)
+    if name is not None:
+        # a scalper's ``venue`` is its perp's venue (a straddle's is the options' venue)
+        venue = getattr(st, "venue", None) if hasattr(st, "max_inventory") else None
+        return result.market.instrument_index(name, venue)
+    long = getattr(st, "long_instrument", None)
+    if long is None:
+        return None
+    return result.market.instrument_index(long, getattr(st, "long_venue", None))
+
+
+def hedge_instrument_row(result: Any) -> int | None:
+    """Market row of the strategy's hedge perp (a straddle's hedge, a pair's hedge leg), or
+    None without a hedging strategy."""
+    st = result.spec.strategy
+    if st is None or getattr(st, "hedge_instrument", None) is None:
         return None
     try:
         return result.market.instrument_index(st.hedge_instrument, st.hedge_venue)

@@ -284,5 +284,5 @@ def attribute_pnl(result: Any) -> Attribution:
     totals: dict[str, Any] = dict(sums)
     totals["gross_gamma_theta"] = gross
     totals["residual_share"] = abs(sums["option_residual"]) / gross if gross > 0 else None
-    totals["settlement"] = result.spec.strategy.settlement if result.spec.strategy else None
+    totals["settlement"] = getattr(result.spec.strategy, "settlement", None)
     return Attribution(frame, json_safe(totals))

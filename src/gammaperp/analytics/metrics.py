@@ -32,6 +32,7 @@ from gammaperp.analytics._common import (
     json_safe,
     leverage_of,
     step_pnl,
+    strategy_instrument_row,
     venue_fx,
 )
 from gammaperp.analytics.attribution import option_slots
@@ -355,15 +356,16 @@ def capital_at_risk_frame(result: Any) -> pd.DataFrame:
     rec_bars = np.asarray(result.record_bars, dtype=np.int64)
     st = result.spec.strategy
     opt_val = eq["option_value"].to_numpy(dtype=np.float64)
-    if st is not None and st.instrument is not None:
-        oi = m.instrument_index(st.instrument)
+    oi = strategy_instrument_row(result)
+    if oi is not None:
         spot = np.asarray(m.index[oi], dtype=np.float64)[rec_bars]
     else:
         spot = np.zeros(rec_bars.shape[0])
     if getattr(result, "full", True):
         short_qty = _short_qty_per_bar(result)[rec_bars]
     else:  # no roll log: a short book holds quantity calls + quantity puts
-        short_qty = np.where(opt_val < 0, 2.0 * (st.quantity if st is not None else 0.0), 0.0)
+        qty = float(getattr(st, "quantity", 0.0)) if st is not None else 0.0
+        short_qty = np.where(opt_val < 0, 2.0 * qty, 0.0)
     option_cap = np.maximum(opt_val, 0.0) + np.where(
         short_qty > 0, SHORT_OPTION_MARGIN * short_qty * spot + np.maximum(-opt_val, 0.0), 0.0
     )

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gammaperp.analytics._common import DAYS_PER_YEAR, _ns_index_of
+from gammaperp.analytics._common import DAYS_PER_YEAR, _ns_index_of, strategy_instrument_row
 from gammaperp.analytics.attribution import _per_row, slot_steps
 
 __all__ = [
@@ -114,10 +114,9 @@ def realized_vs_implied(
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     m = result.market
-    st = result.spec.strategy
-    if st is None:
+    i = strategy_instrument_row(result)
+    if i is None:
         raise ValueError("realized_vs_implied needs a strategy instrument (spec.strategy)")
-    i = m.instrument_index(st.instrument)
     bs = float(m.bar_seconds)
     o, h, lo, c = (
         np.asarray(getattr(m, f)[i], dtype=np.float64) for f in ("open", "high", "low", "close")

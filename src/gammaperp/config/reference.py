@@ -117,6 +117,8 @@ def default_text(info: FieldInfo) -> str:
         return "unset"
     if isinstance(value, BaseModel):
         return "table of defaults"
+    if isinstance(value, tuple) and not value:
+        return "none"
     if isinstance(value, tuple) and all(isinstance(v, BaseModel) for v in value):
         names = ", ".join(f'"{getattr(v, "name", "?")}"' for v in value)
         return f"{len(value)} table(s): {names}"

@@ -322,10 +322,10 @@ def delta_block_nb(dbuf, slots, t0, ts, index, log_index, iv, smile, inst_und):
     return n
 
 
-@njit(cache=True, error_model="numpy")
-def _ww_band_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, cost, risk_aversion):
-    """Whalley-Wilmott (1997) asymptotically optimal hedge band half-width, in coin:
-    ``H = (3/2 * exp(-r tau) * cost * S * Gamma^2 / risk_aversion)^(1/3)`` with ``Gamma``
+@njit(cache=True, inline="always", error_model="numpy")
+def _ww_band3_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, cost, risk_aversion):
+    """Cube of the Whalley-Wilmott (1997) asymptotically optimal hedge band half-width (coin):
+    ``H^3 = 3/2 * exp(-r tau) * cost * S * Gamma^2 / risk_aversion`` with ``Gamma``
     the option book's gamma (per coin of underlying, summed over open slots), ``cost`` the
     proportional trading cost of the hedge (its taker fee rate) and ``risk_aversion`` in 1/USD.
     No option gamma (or a zero cost): a zero band (hedge every change)."""
@@ -348,12 +348,14 @@ def _ww_band_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, cost, ris
         sq = vol * math.sqrt(tau)
         d1 = (log_sk + (r - q + 0.5 * vol * vol) * tau) / sq
         pdf = 0.3989422804014327 * math.exp(-0.5 * d1 * d1)
-        g += (slots[k, SL_CALL_QTY] + slots[k, SL_PUT_QTY]) * math.exp(-q * tau) * pdf / (s * sq)
+        dq = math.exp(-q * tau) if q != 0.0 else 1.0
+        g += (slots[k, SL_CALL_QTY] + slots[k, SL_PUT_QTY]) * dq * pdf / (s * sq)
         s_ref = s
-        disc = math.exp(-r * tau)
+        disc = math.exp(-r * tau) if r != 0.0 else 1.0
     if g == 0.0 or cost <= 0.0 or risk_aversion <= 0.0:
         return 0.0
-    return (1.5 * disc * cost * s_ref * g * g / risk_aversion) ** (1.0 / 3.0)
+    # the cube: the trigger compares |net|^3 with it, the root is taken only for a hedge
+    return 1.5 * disc * cost * s_ref * g * g / risk_aversion
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -511,8 +513,13 @@ def slippage_nb(model, qty, cs, price, spread, sigma, volume, bps, k_vol, k_impa
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True, error_model="numpy")
 def _add_order(orders, inst, qty, otype, limit, due, reason, decided):
-    for k in range(orders.shape[0]):
+    """Put an order in the first free slot (returns it, or -1 when the book is full). The
+    book's extra last row keeps the high-water mark of used slots in its ``O_LIMIT`` column:
+    loops over live orders stop there."""
+    for k in range(MAX_ORDERS):
         if orders[k, O_ACTIVE] == 0.0:
+            if k + 1 > orders[MAX_ORDERS, O_LIMIT]:
+                orders[MAX_ORDERS, O_LIMIT] = k + 1
             orders[k, O_ACTIVE] = 1.0
             orders[k, O_INST] = inst
             orders[k, O_QTY] = qty
@@ -795,7 +802,7 @@ def run_config_nb(
     pos = np.zeros(n_inst)
     entry = np.zeros(n_inst)
     slots = np.zeros((MAX_SLOTS, N_SLOT))
-    orders = np.zeros((MAX_ORDERS, N_ORDER))
+    orders = np.zeros((MAX_ORDERS + 1, N_ORDER))  # + the high-water-mark row
     ven_eq = np.zeros(n_ven)  # venue equity at the previous equity point (venue currency)
     ven_fx = np.ones(n_ven)  # conversion to USD, previous bar
     fx_now = np.ones(n_ven)
@@ -814,12 +821,7 @@ def run_config_nb(
             coin_venue = True
     # overlays that act on equity or margin need the options valued every bar
     value_each_bar = (
-        stride == 1
-        or coin_venue
-        or side < 0.0
-        or p[E.P_STOP_LOSS] > 0.0
-        or p[E.P_MARGIN_BUF] > 0.0
-        or py_buf is not None
+        stride == 1 or coin_venue or side < 0.0 or p[E.P_MARGIN_BUF] > 0.0 or py_buf is not None
     )
 
     # per-venue flows of one step (venue currency), zeroed every step
@@ -910,6 +912,8 @@ def run_config_nb(
 
     for t in range(n_bars):
         t_ns = ts[t]
+        if n_live == 0:
+            orders[MAX_ORDERS, O_LIMIT] = 0.0  # no live order: the high-water mark restarts
         for v in range(n_ven):
             d_perp[v] = 0.0
             d_opt[v] = 0.0
@@ -988,7 +992,7 @@ def run_config_nb(
             dbuf_len = 0
 
         # ---- 2. fills of resting and in-flight orders ------------------------------------
-        for k in range(MAX_ORDERS if n_live > 0 else 0):
+        for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
             if orders[k, O_ACTIVE] == 0.0 or orders[k, O_DUE_BAR] > t:
                 continue
             i = int(orders[k, O_INST])
@@ -1161,10 +1165,24 @@ def run_config_nb(
                 if halted and resume_ns >= 0.0 and t_ns >= resume_ns:
                     halted = False
                     resume_ns = -1.0
+                    if not value_each_bar:
+                        revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und,
+                                         d_opt, True)  # fmt: skip
                     stop_base = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue,
                                                inst_cs, close, index, venue_fx_inst, t)  # fmt: skip
                     n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_RESTART, -1, stop_base, 0.0)
-                if not halted:
+                breach = not halted
+                if breach and not value_each_bar:
+                    # long options only here (value >= 0): without them the equity is a lower
+                    # bound - value the options only when that bound is below the floor
+                    lb = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue, inst_cs,
+                                        close, index, venue_fx_inst, t, False)  # fmt: skip
+                    if lb >= stop_base * (1.0 - p[E.P_STOP_LOSS]):
+                        breach = False
+                    elif n_open_slots > 0:
+                        revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und,
+                                         d_opt, True)  # fmt: skip
+                if breach:
                     eq_now = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue,
                                             inst_cs, close, index, venue_fx_inst, t)  # fmt: skip
                     floor_eq = stop_base * (1.0 - p[E.P_STOP_LOSS])
@@ -1205,7 +1223,7 @@ def run_config_nb(
                     basis = abs(pos[i]) * inst_cs[i]
                     basis = basis / entry[i] if inst_kind[i] == E.PERP_INVERSE else basis * entry[i]
                     if u < -p[E.P_LEG_STOP] * basis:
-                        for k in range(MAX_ORDERS if n_live > 0 else 0):
+                        for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
                             if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i:
                                 orders[k, O_ACTIVE] = 0.0
                                 n_live -= 1
@@ -1220,7 +1238,7 @@ def run_config_nb(
                     if pos[i] == 0.0 or inst_kind[i] == E.SPOT:
                         continue
                     busy = False
-                    for k in range(MAX_ORDERS if n_live > 0 else 0):
+                    for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
                         if (orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i
                                 and orders[k, O_REASON] == E.R_MARGIN):  # fmt: skip
                             busy = True
@@ -1280,7 +1298,7 @@ def run_config_nb(
                         inst_kind[leg_a], inst_cs[leg_a], pos[leg_a], close[leg_a, t]
                     )
                     if abs(hd) >= p[E.P_INV_RESET] and inflight_nb(orders, leg_a) == 0.0:
-                        for k in range(MAX_ORDERS if n_live > 0 else 0):
+                        for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
                             if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == leg_a:
                                 orders[k, O_ACTIVE] = 0.0
                                 n_live -= 1
@@ -1352,7 +1370,16 @@ def run_config_nb(
             # delta-band hedge
             if hedge_inst >= 0 and hedge_ok and t_ns >= leg_until[hedge_inst]:
                 hp = close[hedge_inst, t]
-                if p[E.P_INTRABAR] != 0.0 and t > 0 and n_open_slots > 0:
+                if (
+                    p[E.P_INTRABAR] != 0.0
+                    and t > 0
+                    and n_open_slots > 0
+                    and not _intrabar_quiet_nb(
+                        slots, t, t_ns, hedge_inst, inst_kind[hedge_inst], inst_cs[hedge_inst],
+                        pos[hedge_inst], close, high, low, index[opt_inst, t] / hp, iv, smile,
+                        inst_und, band, opt_delta,
+                    )
+                ):  # fmt: skip
                     hv = inst_venue[hedge_inst]
                     n_bl, n_ib, n_rj, ib_px = _intrabar_hedge_nb(
                         c, t, t_ns, hedge_inst, hv, slots, cash, pos, entry, inst_kind, inst_cs,
@@ -1360,7 +1387,7 @@ def run_config_nb(
                         index[opt_inst, t] / hp, iv, smile, inst_und, p,
                         vparams[c, hv, E.V_TAKER], vparams[c, hv, E.V_LEVERAGE], inst_venue,
                         band, (1.0 + p[E.P_HEDGE_BIAS]) * size_mult, d_fee, d_slip, d_perp,
-                        bl_i, bl_f, n_bl,
+                        bl_i, bl_f, n_bl, opt_delta,
                     )  # fmt: skip
                     n_trades += n_ib
                     n_rejected += n_rj
@@ -1371,7 +1398,7 @@ def run_config_nb(
                     inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst], hp
                 )
                 # in-flight hedge orders count as already done; resting limits are replaced
-                for k in range(MAX_ORDERS if n_live > 0 else 0):
+                for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
                     if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == hedge_inst:
                         if orders[k, O_TYPE] == E.ORDER_LIMIT:
                             orders[k, O_ACTIVE] = 0.0
@@ -1383,14 +1410,17 @@ def run_config_nb(
                 # triggers (combinable): the delta band, the Whalley-Wilmott band, a price move
                 # or a time interval since the last hedge
                 thr = band
+                h3 = 0.0
                 fire = (trig & E.TRIG_BAND) != 0 and abs(net) > band
                 if trig & E.TRIG_WW:
-                    thr = _ww_band_nb(
+                    h3 = _ww_band3_nb(
                         slots, t, t_ns, index, log_index, iv, smile, inst_und,
                         vparams[c, inst_venue[hedge_inst], E.V_TAKER], p[E.P_RISK_AVERSION],
                     )  # fmt: skip
-                    if abs(net) > thr:
+                    a_net = abs(net)
+                    if a_net * a_net * a_net > h3:
                         fire = True
+                    thr = -1.0  # the WW band: its cube root is taken only if it is needed
                 if trig & E.TRIG_PRICE:
                     move = abs(hp - last_hedge_px)
                     if (p[E.P_MOVE_ABS] > 0.0 and move >= p[E.P_MOVE_ABS]) or (
@@ -1403,8 +1433,11 @@ def run_config_nb(
                     last_hedge_px = hp
                     last_hedge_ns = t_ns
                     want = -net
-                    if p[E.P_TARGET] == E.TARGET_EDGE and abs(net) > thr:
-                        want = -(net - thr) if net > 0.0 else -(net + thr)
+                    if p[E.P_TARGET] == E.TARGET_EDGE:
+                        if thr < 0.0:
+                            thr = h3 ** (1.0 / 3.0)
+                        if abs(net) > thr:
+                            want = -(net - thr) if net > 0.0 else -(net + thr)
                     if risk_on or capped or p[E.P_HEDGE_BIAS] != 0.0:
                         want *= (1.0 + p[E.P_HEDGE_BIAS]) * size_mult
                         if trend_dir != 0 and p[E.P_TREND_ACT] == 1.0 and net * trend_dir > 0.0:
@@ -1628,7 +1661,7 @@ def run_config_nb(
                     n_live += 1
 
         # ---- 4. orders due now fill at this bar's close ----------------------------------
-        for k in range(MAX_ORDERS if n_live > 0 else 0):
+        for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
             if (
                 orders[k, O_ACTIVE] == 0.0
                 or orders[k, O_DUE_BAR] > t
@@ -1736,7 +1769,7 @@ def run_config_nb(
                         bl_i, bl_f, n_bl, lq_i, lq_f, n_lq,
                     )  # fmt: skip
                     n_trades += 1
-                    for k in range(MAX_ORDERS if n_live > 0 else 0):
+                    for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
                         if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i:
                             orders[k, O_ACTIVE] = 0.0
                             n_live -= 1
@@ -1827,7 +1860,7 @@ def run_config_nb(
                     n_open_slots -= 1
             next_exp = next_expiry_nb(slots)
             dbuf_len = 0
-            for k in range(MAX_ORDERS if n_live > 0 else 0):
+            for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
                 if orders[k, O_ACTIVE] != 0.0 and inst_venue[int(orders[k, O_INST])] == v:
                     orders[k, O_ACTIVE] = 0.0
                     n_live -= 1
@@ -1967,7 +2000,7 @@ def _python_decide(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf):
     return dispatch(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _net_delta_at_nb(slots, t_ns, s, ratio, iv, smile, inst_und, t, kind, cs, hpos):
     """Net delta (coin) of the options plus the hedge if the hedge instrument traded at ``s``
     (the options' index moving in proportion: index = ``ratio`` x ``s``)."""
@@ -1983,11 +2016,49 @@ def _net_delta_at_nb(slots, t_ns, s, ratio, iv, smile, inst_und, t, kind, cs, hp
     return d
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _intrabar_quiet_nb(slots, t, t_ns, h, kind, cs, hpos, close, high, low, ratio, iv, smile,
+                       inst_und, band, opt_delta):  # fmt: skip
+    """True when no price of bar ``t`` can take |net delta| beyond the band (linear hedge, flat
+    smile): every price is within ``dist`` of the close and the book's gamma is at most
+    sum |qty| x pdf(0) / (S_min vol sqrt(tau)). Inlined: the full walk is a call with many
+    array arguments, too costly to make on every bar."""
+    if kind == E.PERP_INVERSE:
+        return False
+    dist = max(close[h, t] - low[h, t], high[h, t] - close[h, t]) * ratio
+    s_min = low[h, t] * ratio
+    g = 0.0
+    for k in range(MAX_SLOTS):
+        if slots[k, SL_ACTIVE] == 0.0:
+            continue
+        u = inst_und[int(slots[k, SL_INST])]
+        tau = (slots[k, SL_EXPIRY_NS] - t_ns) * YEARS_PER_NS
+        if smile[u, 0] != 0.0 or smile[u, 1] != 0.0 or tau <= 0.0:
+            return False
+        vb = iv[u, t]
+        if slots[k, SL_LELAND] != 0.0:
+            vb = leland_vol_nb(vb, slots[k, SL_LELAND])
+        q = slots[k, SL_RATE] if slots[k, SL_MODEL] == 1.0 else slots[k, SL_CARRY]
+        dq = math.exp(-q * tau) if q < 0.0 else 1.0
+        qty = abs(slots[k, SL_CALL_QTY]) + abs(slots[k, SL_PUT_QTY])
+        g += qty * dq * 0.3989422804014327 / (s_min * vb * math.sqrt(tau))
+    net_c = opt_delta + _inst_delta(kind, cs, hpos, close[h, t])
+    if abs(net_c) + g * dist <= band:
+        return True
+    # the net delta is monotone in the price (one sign of gamma, a linear hedge): the bar's
+    # extremes bound it
+    for x in (low[h, t], high[h, t]):
+        if abs(_net_delta_at_nb(slots, t_ns, x, ratio, iv, smile, inst_und, t, kind, cs,
+                                hpos)) > band:  # fmt: skip
+            return False
+    return True
+
+
 @njit(cache=True, error_model="numpy")
 def _intrabar_hedge_nb(
     c, t, t_ns, h, v, slots, cash, pos, entry, inst_kind, inst_cs, inst_lot, close, open_, high,
     low, spread, sigma_bar, volume, ratio, iv, smile, inst_und, p, fee_rate, lev, inst_venue,
-    band, mult, d_fee, d_slip, d_perp, bl_i, bl_f, n_bl,
+    band, mult, d_fee, d_slip, d_perp, bl_i, bl_f, n_bl, opt_delta,
 ):  # fmt: skip
     """Delta-band hedging inside bar ``t`` along previous close -> open -> first extreme ->
     second extreme -> close (an up bar visits its low first). A band crossing fills at the
@@ -2086,15 +2157,16 @@ def _entry_nb(p, s, vol, skew, curv):
 
 @njit(cache=True, error_model="numpy")
 def _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue, inst_cs, close, index,
-                   venue_fx_inst, t):  # fmt: skip
-    """Total equity in USD at the bar's close (options at their last valuation)."""
+                   venue_fx_inst, t, with_options=True):  # fmt: skip
+    """Total equity in USD at the bar's close (options at their last valuation, or left out
+    with ``with_options`` False)."""
     eq = 0.0
     for v in range(cash.shape[0]):
         e_v = cash[v]
         for i in range(pos.shape[0]):
             if inst_venue[i] == v and pos[i] != 0.0:
                 e_v += unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t])
-        for k in range(MAX_SLOTS):
+        for k in range(MAX_SLOTS if with_options else 0):
             if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
                 e_v += slots[k, SL_VALUE]
         eq += e_v * (1.0 if venue_fx_inst[v] < 0 else index[venue_fx_inst[v], t])

@@ -40,13 +40,6 @@ O_DECIDED_BAR = 7
 
 
 @njit(cache=True, error_model="numpy")
-def round_step_nb(x, step):
-    if step <= 0.0:
-        return x
-    return round(x / step) * step
-
-
-@njit(cache=True, error_model="numpy")
 def coin_delta_nb(kind, cs, qty, price):
     """Coin delta of ``qty`` contracts (inverse perps: USD contracts / price)."""
     if kind == E.PERP_INVERSE:
@@ -62,27 +55,11 @@ def contracts_nb(kind, cs, delta, price):
 
 
 @njit(cache=True, error_model="numpy")
-def add_order_nb(orders, inst, qty, otype, limit, due, reason, decided):
-    """Put an order in the first free slot; returns the slot or -1 when the book is full."""
-    for k in range(orders.shape[0]):
-        if orders[k, O_ACTIVE] == 0.0:
-            orders[k, O_ACTIVE] = 1.0
-            orders[k, O_INST] = inst
-            orders[k, O_QTY] = qty
-            orders[k, O_TYPE] = otype
-            orders[k, O_LIMIT] = limit
-            orders[k, O_DUE_BAR] = due
-            orders[k, O_REASON] = reason
-            orders[k, O_DECIDED_BAR] = decided
-            return k
-    return -1
-
-
-@njit(cache=True, error_model="numpy")
 def inflight_nb(orders, inst):
-    """Signed contracts of the in-flight (market) orders of ``inst``."""
+    """Signed contracts of the in-flight (market) orders of ``inst``. The order book's last
+    row holds the high-water mark of used slots (column ``O_LIMIT``): only those are read."""
     q = 0.0
-    for k in range(orders.shape[0]):
+    for k in range(int(orders[orders.shape[0] - 1, O_LIMIT])):
         if (
             orders[k, O_ACTIVE] != 0.0
             and orders[k, O_INST] == inst
@@ -90,30 +67,6 @@ def inflight_nb(orders, inst):
         ):
             q += orders[k, O_QTY]
     return q
-
-
-@njit(cache=True, error_model="numpy")
-def trade_to_nb(orders, i, kind, cs, lot, pos_i, price, target, tol, reason, due, t, mult, max_pos):
-    """Send a market order moving instrument ``i``'s coin delta (position plus in-flight
-    orders) to ``target`` when it is more than ``tol`` coin away. ``mult`` scales the trade
-    (risk: reduce); ``max_pos`` > 0 caps the resulting |position| (coin). Returns
-    ``(orders added, wanted contracts, sent contracts)``."""
-    cur = coin_delta_nb(kind, cs, pos_i + inflight_nb(orders, i), price)
-    gap = target - cur
-    if not abs(gap) > tol:
-        return 0, 0.0, 0.0
-    want = gap * mult
-    if max_pos > 0.0:
-        lim = max_pos if cur + want > 0.0 else -max_pos
-        if abs(cur + want) > max_pos:
-            want = lim - cur
-    q = round_step_nb(contracts_nb(kind, cs, want, price), lot)
-    wanted = contracts_nb(kind, cs, gap, price)
-    if q == 0.0:
-        return 0, wanted, 0.0
-    if add_order_nb(orders, i, q, E.ORDER_MARKET, 0.0, due, reason, t) < 0:
-        return 0, wanted, 0.0
-    return 1, wanted, q
 
 
 @njit(cache=True, error_model="numpy")

@@ -581,7 +581,9 @@ def run_kernel(
     if stride < 1:
         raise EngineError(f"stride must be >= 1, got {stride}")
     n_rec = (n + stride - 1) // stride
-    cap = capacity if capacity is not None else (max(1024, n // 4) if full else 0)
+    # blotter rows: a generous first guess (1 fill per 32 bars); a run that fills more is
+    # re-run once with the exact capacity
+    cap = capacity if capacity is not None else (max(1024, n // 32) if full else 0)
     n_funding = int(market.funding_bar.shape[0]) if full else 0
     cap_roll = max(64, 4 * n // 1440 + 64) if full else 0
     lq_cap = 64 if full else 0

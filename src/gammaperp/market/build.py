@@ -3,13 +3,18 @@
 Synthetic and file-based markets take the same path: canonical ``Series`` ->
 :func:`gammaperp.data.resample.align` (bars on their close time, funding mapped to bars, IV as
 of each bar without look-ahead) -> :class:`MarketBuilder` (validation) -> :class:`Market`.
+:func:`market_from_aligned` shares one price path between its instruments;
+:func:`market_from_multi` gives each instrument its own prices and funding (a second asset,
+a spot leg, two venues' perps with different funding) on the main series' bars.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -108,6 +113,221 @@ def market_from_aligned(
         fb[f"aligned.{k}"] = tuple(v) if isinstance(v, list | tuple) else (str(v),)
     object.__setattr__(m, "fallbacks", fb)
     return m
+
+
+@dataclass(frozen=True)
+class SeriesLeg:
+    """One instrument of :func:`market_from_multi` and where its prices and funding come from.
+
+    ``prices``: ``None`` - the main series; an :class:`AlignedMarket` - its own bars, taken as
+    of each main bar (the last bar closed at or before it, no look-ahead); a 1-d array - its
+    close per main bar (one value per bar of the main series, e.g. a synthetic path).
+    ``funding``: ``"main"`` - the main series' funding (or ``funding_constant`` of
+    :func:`market_from_multi`); ``None`` - no funding; a float - a constant rate per interval on
+    the UTC-midnight-aligned schedule; ``(ts_ns, rate)`` - events (those within the bars are
+    kept). Spot instruments never get funding. ``funding_interval_hours`` ``None``: the main
+    one. ``source`` names the prices in errors and in ``meta["instrument_prices"]`` (a file).
+    """
+
+    instrument: Instrument
+    prices: AlignedMarket | np.ndarray | None = None
+    funding: Literal["main"] | float | tuple[np.ndarray, np.ndarray] | None = "main"
+    funding_interval_hours: float | None = None
+    source: str = ""
+
+
+def market_from_multi(
+    main: AlignedMarket,
+    legs: Sequence[SeriesLeg],
+    *,
+    iv: float | np.ndarray | None = None,
+    iv_scale: float = 1.0,
+    iv_underlyings: Sequence[str] = (),
+    funding_constant: float | None = None,
+    funding_interval_hours: float = 8.0,
+    skew: float = 0.0,
+    curvature: float = 0.0,
+    meta: dict[str, Any] | None = None,
+) -> Market:
+    """Several price series on the main series' bars (see :class:`SeriesLeg`).
+
+    The market keeps the main series' timestamps where every leg's own series has data: bars
+    before the last series starts or after the first one ends are dropped (their count is
+    ``meta["bars_outside_common_span"]``), and a series that overlaps the main one in fewer
+    than 2 bars, or has a hole inside the common span (no bar closing within its bar length
+    before a main bar), is a :class:`DataError` naming its source. Implied vol (the main
+    series', or ``iv``) is set only for ``iv_underlyings`` - the underlyings options are written
+    on; like :func:`market_from_aligned`, bars before the IV series is first known are dropped
+    then. With one leg sharing the main series this gives the same market as
+    :func:`market_from_aligned`.
+    """
+    n = main.n_bars
+    lo, hi = 0, n
+    dropped_iv = 0
+    if iv is None and iv_underlyings:
+        main_iv = np.asarray(main.iv, dtype=np.float64)
+        if np.isnan(main_iv[0]) and not np.isnan(main_iv).all():
+            dropped_iv = int(np.argmax(~np.isnan(main_iv)))
+            if n - dropped_iv < 2:
+                raise DataError(
+                    "implied vol becomes known only at the last bar: no bars left to run"
+                )
+            lo = dropped_iv
+    for leg in legs:
+        p = leg.prices
+        if isinstance(p, AlignedMarket):
+            if p.n_bars == 0:
+                raise DataError(f"{_leg_name(leg)}: no bars")
+            a = int(np.searchsorted(main.ts, p.ts[0], side="left"))
+            b = int(np.searchsorted(main.ts, p.ts[-1], side="right"))
+            if min(hi, b) - max(lo, a) < 2:
+                raise DataError(
+                    f"{_leg_name(leg)}: its bars ({_iso(p.ts[0])} .. {_iso(p.ts[-1])}) overlap "
+                    f"the main series ({_iso(main.ts[0])} .. {_iso(main.ts[-1])}) in fewer "
+                    "than 2 bars"
+                )
+            lo, hi = max(lo, a), min(hi, b)
+        elif p is not None and np.asarray(p).shape != (n,):
+            raise DataError(
+                f"{_leg_name(leg)}: expected one close per main bar ({n}), got shape "
+                f"{np.asarray(p).shape}"
+            )
+    outside = (n - dropped_iv) - (hi - lo)
+    base = _slice_aligned(main, lo, hi)
+    ts = base.ts
+    b = MarketBuilder(ts, meta={**(meta or {})})
+    if funding_constant is not None:
+        main_fts, main_frate = constant_funding(ts, funding_constant, funding_interval_hours)
+    else:
+        main_fts, main_frate = base.funding_ts, base.funding_rate
+    sources: dict[str, str] = {}
+    for leg in legs:
+        inst = leg.instrument
+        if leg.prices is None:
+            label = "main series"
+        elif isinstance(leg.prices, AlignedMarket):
+            label = Path(leg.source).name or "own series"  # a file: its name, not where it is
+        else:
+            label = leg.source or "own series"
+        sources[f"{inst.venue}:{inst.name}"] = label
+        cols = _leg_prices(leg, base, lo, hi)
+        kwargs: dict[str, Any] = {}
+        if inst.kind != "spot" and leg.funding is not None:
+            fint = (
+                funding_interval_hours
+                if leg.funding_interval_hours is None
+                else float(leg.funding_interval_hours)
+            )
+            if isinstance(leg.funding, str):
+                if leg.funding != "main":
+                    raise DataError(f"{_leg_name(leg)}: unknown funding {leg.funding!r}")
+                fts, frate = main_fts, main_frate
+            elif isinstance(leg.funding, tuple):
+                fts = np.asarray(leg.funding[0], dtype=np.int64)
+                frate = np.asarray(leg.funding[1], dtype=np.float64)
+                keep = (fts >= ts[0]) & (fts <= ts[-1])
+                fts, frate = fts[keep], frate[keep]
+            else:
+                fts, frate = constant_funding(ts, float(leg.funding), fint)
+            kwargs = {"funding_ts": fts, "funding_rate": frate, "funding_interval_hours": fint}
+        b.add_instrument(inst, cols.pop("close"), **cols, **kwargs)
+    for u in dict.fromkeys(iv_underlyings):
+        if iv is not None:
+            series = iv
+        else:
+            series = np.asarray(base.iv, dtype=np.float64) * iv_scale
+            if np.isnan(series).all():
+                raise DataError(
+                    "no implied volatility: give an IV series (market.iv) or a constant "
+                    "(market.iv_constant)"
+                )
+            if np.isnan(series).any():
+                i = int(np.argmax(np.isnan(series)))
+                raise DataError(
+                    f"implied vol unknown at bar {i} "
+                    f"({np.datetime64(int(ts[i]), 'ns')}Z): the IV series has a hole"
+                )
+        b.set_iv(u, series, skew=skew, curvature=curvature)
+    m = b.build()
+    for key in ("bar_seconds", "funding_events"):
+        if key in main.meta:
+            m.meta[key] = main.meta[key]
+    if dropped_iv:
+        m.meta["bars_dropped_before_first_iv"] = dropped_iv
+    if outside:
+        m.meta["bars_outside_common_span"] = outside
+    m.meta["instrument_prices"] = sources
+    fb = dict(m.fallbacks)
+    for k, v in main.meta.get("fallbacks", {}).items():
+        fb[f"aligned.{k}"] = tuple(v) if isinstance(v, list | tuple) else (str(v),)
+    object.__setattr__(m, "fallbacks", fb)
+    return m
+
+
+def _leg_name(leg: SeriesLeg) -> str:
+    return leg.source or f"{leg.instrument.venue}:{leg.instrument.name}"
+
+
+def _slice_aligned(aligned: AlignedMarket, lo: int, hi: int) -> AlignedMarket:
+    """Bars ``lo:hi`` of ``aligned`` with the funding events inside them."""
+    if (lo, hi) == (0, aligned.n_bars):
+        return aligned
+    keep = slice(lo, hi)
+    ts = aligned.ts[keep]
+    fmask = (aligned.funding_ts >= ts[0]) & (aligned.funding_ts <= ts[-1])
+    return AlignedMarket(
+        ts=ts,
+        open=aligned.open[keep],
+        high=aligned.high[keep],
+        low=aligned.low[keep],
+        close=aligned.close[keep],
+        volume=aligned.volume[keep],
+        mark=aligned.mark[keep],
+        index=aligned.index[keep],
+        funding_ts=aligned.funding_ts[fmask],
+        funding_rate=aligned.funding_rate[fmask],
+        funding_bar=aligned.funding_bar[fmask] - lo,
+        iv=np.asarray(aligned.iv)[keep],
+        bar_seconds=aligned.bar_seconds,
+        meta=dict(aligned.meta),
+    )
+
+
+def _leg_prices(leg: SeriesLeg, base: AlignedMarket, lo: int, hi: int) -> dict[str, Any]:
+    """Close (and what else is known) of one leg on the bars of ``base``."""
+    p = leg.prices
+    if p is None:
+        return {
+            "close": base.close,
+            "open": base.open,
+            "high": base.high,
+            "low": base.low,
+            "volume": base.volume,
+            "mark": base.mark,
+            "index": base.index,
+        }
+    if not isinstance(p, AlignedMarket):
+        return {"close": np.asarray(p, dtype=np.float64)[lo:hi]}
+    ts = base.ts
+    j = np.searchsorted(p.ts, ts, side="right") - 1
+    stale = ts - p.ts[np.maximum(j, 0)]
+    bar_ns = max(int(p.bar_seconds), 1) * 10**9
+    bad = (j < 0) | (stale >= bar_ns)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"{_leg_name(leg)}: no bar closing within {p.bar_seconds} s before "
+            f"{_iso(ts[i])} (bar {i} of the run): the series has a hole there; fill it "
+            '(market.gap_policy = "ffill") or use another file'
+        )
+    cols: dict[str, Any] = {"close": p.close[j], "mark": p.mark[j], "index": p.index[j]}
+    if np.array_equal(p.ts[j], ts):  # same bars: the whole candle applies
+        cols.update(open=p.open[j], high=p.high[j], low=p.low[j], volume=p.volume[j])
+    return cols
+
+
+def _iso(ns: Any) -> str:
+    return str(np.datetime_as_string(np.datetime64(int(ns), "ns"), unit="s")) + "Z"
 
 
 def _trim_leading_unknown_iv(aligned: AlignedMarket) -> AlignedMarket:

@@ -186,7 +186,14 @@ class Result:
         )
         st = self.spec.strategy
         if st is not None:
-            oi = self.market.instrument_index(st.instrument)
+            # the strategy's (first) instrument: straddle / scalp ``instrument``, carry and
+            # pair ``long_instrument`` (on its venue)
+            name = getattr(st, "instrument", None)
+            if name is not None:
+                venue = getattr(st, "venue", None) if hasattr(st, "max_inventory") else None
+                oi = self.market.instrument_index(name, venue)
+            else:
+                oi = self.market.instrument_index(st.long_instrument, st.long_venue)
             df.insert(0, "price", self.market.index[oi, bars])
         return df
 

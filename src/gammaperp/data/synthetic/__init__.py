@@ -14,6 +14,7 @@ from __future__ import annotations
 from gammaperp.data.synthetic.market import (
     GENERATOR_VERSION,
     SyntheticMarket,
+    beta_path,
     generate,
     stationary_distribution,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "Regime",
     "SyntheticMarket",
     "SyntheticParams",
+    "beta_path",
     "bridge_ohlc",
     "funding_process",
     "gbm_path",

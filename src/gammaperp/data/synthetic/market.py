@@ -46,7 +46,13 @@ from gammaperp.data.synthetic.presets import (
 )
 from gammaperp.errors import ConfigError
 
-__all__ = ["GENERATOR_VERSION", "SyntheticMarket", "generate", "stationary_distribution"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "SyntheticMarket",
+    "beta_path",
+    "generate",
+    "stationary_distribution",
+]
 
 #: Bumped whenever the same (params, seed) would produce different numbers.
 GENERATOR_VERSION = 1
@@ -412,3 +418,38 @@ def stationary_distribution(
     p = resolve_params(base, **overrides)
     pi = _stationary(np.array(p.switch_per_day, dtype=float))
     return dict(zip(REGIME_NAMES, (float(x) for x in pi), strict=True))
+
+
+def beta_path(
+    close: np.ndarray,
+    *,
+    beta: float,
+    idio_vol: float = 0.0,
+    bar_seconds: float = 60,
+    seed: int = 7,
+    name: str = "",
+    s0: float | None = None,
+) -> np.ndarray:
+    """A second asset's close path driven by ``close`` (the main symbol's closes).
+
+    Log returns = ``beta`` x the main path's log returns + independent normal noise of annual
+    vol ``idio_vol`` (per bar: ``idio_vol x sqrt(bar_seconds / year)``), starting at ``s0``
+    (default: ``close[0]``). The noise stream is ``default_rng(SeedSequence((seed, h)))`` with
+    ``h`` the first 8 bytes of sha256(``name``): the same run seed gives each instrument name
+    its own, reproducible noise.
+    """
+    c = np.asarray(close, dtype=np.float64)
+    if c.ndim != 1 or c.shape[0] < 2:
+        raise ConfigError("beta_path: close must be a 1-d array of at least 2 prices")
+    if not (np.isfinite(c).all() and (c > 0).all()):
+        raise ConfigError("beta_path: close must be finite and positive")
+    if not math.isfinite(beta) or not (math.isfinite(idio_vol) and idio_vol >= 0):
+        raise ConfigError("beta_path: beta must be finite and idio_vol >= 0")
+    start = float(c[0]) if s0 is None else float(s0)
+    if not start > 0:
+        raise ConfigError(f"beta_path: s0 must be > 0, got {s0!r}")
+    h = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "little")
+    rng = np.random.default_rng(np.random.SeedSequence((_check_int("seed", seed, 0), h)))
+    noise = rng.standard_normal(c.shape[0] - 1) * (idio_vol * math.sqrt(year_fraction(bar_seconds)))
+    steps = beta * np.diff(np.log(c)) + noise
+    return start * np.exp(np.concatenate(([0.0], np.cumsum(steps))))
