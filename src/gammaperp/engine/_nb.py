@@ -284,6 +284,15 @@ def revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_op
 
 
 @njit(cache=True, error_model="numpy")
+def revalue_slots_call_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, want_value):
+    """:func:`revalue_slots_nb` as a call, not inlined: for the places that revalue rarely
+    (expiries, rolls, margin stress, record points, overlays), so that the kernel's compiled
+    code - and its compile time - does not grow with one inlined copy per place."""
+    return revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt,
+                            want_value)  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
 def delta_block_nb(dbuf, slots, t0, ts, index, log_index, iv, smile, inst_und):
     """Summed delta of the active slots for bars ``t0 .. t0 + len - 1``; returns ``len``.
 
@@ -899,14 +908,13 @@ def run_config_nb(
     rs = np.zeros(N_RSTATE)
     vol_ring = np.zeros(max(1, int(p[E.P_VOL_LONG])))
     trend_ring = np.zeros(max(1, int(p[E.P_TREND_SLOW])))
-    halted = False  # catastrophic stop: no strategy trading
-    resume_ns = -1.0  # ... until this time (-1: for good)
-    stop_base = equity0
+    # overlay state: 0 stopped (catastrophic stop), 1 resume time (-1: for good), 2 the stop's
+    # base equity, 3 loss-streak pause end, 4 vol breaker on, 5 trend direction, 6 re-strike
+    ovs = np.zeros(8)
+    ovs[1] = -1.0
+    ovs[2] = equity0
+    ovs[3] = -np.inf
     leg_until = np.full(n_inst, -np.inf)  # per-leg stop: blocked until this time
-    streak_until = -np.inf  # loss-streak pause until this time
-    vol_on = False
-    trend_dir = 0
-    force_roll = False
     n_ev = 0
     capped = p[E.P_MAX_POS] > 0.0 or p[E.P_MAX_NOTIONAL] > 0.0
 
@@ -971,7 +979,9 @@ def run_config_nb(
         # ---- 1b. expiries: cash-settle at intrinsic on the index -------------------------
         if t_ns >= next_exp:
             if not value_each_bar:
-                revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True)
+                revalue_slots_call_nb(
+                    slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
+                )
             for k in range(MAX_SLOTS):
                 if slots[k, SL_ACTIVE] != 0.0 and slots[k, SL_EXPIRY_NS] <= t_ns:
                     cash[int(slots[k, SL_VENUE])] += slots[k, SL_VALUE]  # intrinsic
@@ -1017,7 +1027,7 @@ def run_config_nb(
                     vparams[c, v, E.V_MAKER],
                 )
                 if n_streak > 0 and _streak_nb(rs, pnl_c, fee, n_streak):
-                    streak_until = t_ns + p[E.P_STREAK_PAUSE_NS]
+                    ovs[3] = t_ns + p[E.P_STREAK_PAUSE_NS]
                     n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_PAUSE, i, n_streak, 0)
                 d_fee[v] += fee
                 d_perp[v] += price_move_pnl_nb(inst_kind[i], inst_cs[i], q, lim, close[i, t])
@@ -1080,7 +1090,7 @@ def run_config_nb(
                     rs, _closing_pnl_nb(inst_kind[i], inst_cs[i], pos_b, entry_b, q, px), fee,
                     n_streak,
                 ):  # fmt: skip
-                    streak_until = t_ns + p[E.P_STREAK_PAUSE_NS]
+                    ovs[3] = t_ns + p[E.P_STREAK_PAUSE_NS]
                     n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_PAUSE, i, n_streak, 0)
                 d_fee[v] += fee
                 d_slip[v] += scost
@@ -1128,202 +1138,28 @@ def run_config_nb(
                     n_live += 1
             sptr += 1
         # ---- 3a. risk overlays (before the strategy, on the state after this bar's fills) --
-        trade_ok = failed_bar < 0 and not halted
+        trade_ok = failed_bar < 0 and ovs[0] == 0.0
         hedge_ok = trade_ok
         size_mult = 1.0
         if risk_on and failed_bar < 0:
-            m = main_inst
-            if p[E.P_VOL_K] > 0.0 and t > 0 and m >= 0:
-                r = math.log(close[m, t] / close[m, t - 1])
-                vs, vl = vol_update_nb(rs, vol_ring, r * r, int(p[E.P_VOL_SHORT]))
-                if vs == vs:
-                    on = vs > p[E.P_VOL_K] * vl
-                    if on != vol_on:
-                        vol_on = on
-                        n_ev = log_event_nb(
-                            ev_i, ev_f, n_ev, c, t, E.EV_VOL_PAUSE if on else E.EV_VOL_CALM, m,
-                            vs, p[E.P_VOL_K] * vl,
-                        )  # fmt: skip
-            if p[E.P_TREND_THR] > 0.0 and m >= 0:
-                tr = trend_update_nb(rs, trend_ring, close[m, t], int(p[E.P_TREND_FAST]))
-                if tr == tr:
-                    d_new = 0
-                    if tr > p[E.P_TREND_THR]:
-                        d_new = 1
-                    elif tr < -p[E.P_TREND_THR]:
-                        d_new = -1
-                    if d_new != trend_dir:
-                        trend_dir = d_new
-                        n_ev = log_event_nb(
-                            ev_i, ev_f, n_ev, c, t, E.EV_TREND_ON if d_new != 0 else E.EV_TREND_OFF,
-                            m, tr, d_new,
-                        )  # fmt: skip
-            if streak_until > -np.inf and t_ns >= streak_until:
-                streak_until = -np.inf
-                n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_RESUME, m, 0.0, 0.0)
-            if p[E.P_STOP_LOSS] > 0.0:
-                if halted and resume_ns >= 0.0 and t_ns >= resume_ns:
-                    halted = False
-                    resume_ns = -1.0
-                    if not value_each_bar:
-                        revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und,
-                                         d_opt, True)  # fmt: skip
-                    stop_base = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue,
-                                               inst_cs, close, index, venue_fx_inst, t)  # fmt: skip
-                    n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_RESTART, -1, stop_base, 0.0)
-                breach = not halted
-                if breach and not value_each_bar:
-                    # long options only here (value >= 0): without them the equity is a lower
-                    # bound - value the options only when that bound is below the floor
-                    lb = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue, inst_cs,
-                                        close, index, venue_fx_inst, t, False)  # fmt: skip
-                    if lb >= stop_base * (1.0 - p[E.P_STOP_LOSS]):
-                        breach = False
-                    elif n_open_slots > 0:
-                        revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und,
-                                         d_opt, True)  # fmt: skip
-                if breach:
-                    eq_now = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue,
-                                            inst_cs, close, index, venue_fx_inst, t)  # fmt: skip
-                    floor_eq = stop_base * (1.0 - p[E.P_STOP_LOSS])
-                    if eq_now < floor_eq:
-                        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STOP, -1, eq_now, floor_eq)
-                        # flatten everything: options at model value (fee), perps/spot by market
-                        for k in range(MAX_SLOTS):
-                            if slots[k, SL_ACTIVE] != 0.0:
-                                v = int(slots[k, SL_VENUE])
-                                fee = _option_fee(
-                                    p[E.P_OPT_FEE], slots[k], s_opt, slots[k, SL_VALUE]
-                                )
-                                cash[v] += slots[k, SL_VALUE] - fee
-                                d_fee[v] += fee
-                                tot[6] += fee
-                                n_rl = _close_slot_nb(slots, k, E.EV_CLOSE, t, s_opt, c, rl_i, rl_f,
-                                                      n_rl)  # fmt: skip
-                        n_open_slots = 0
-                        next_exp = np.inf
-                        opt_delta = 0.0
-                        dbuf_len = 0
-                        for k in range(MAX_ORDERS):
-                            orders[k, O_ACTIVE] = 0.0
-                        n_live = 0
-                        for i in range(n_inst):
-                            if pos[i] != 0.0:
-                                if _add_order(orders, i, -pos[i], E.ORDER_MARKET, 0.0, due_bar[t],
-                                              E.R_STOP, t) >= 0:  # fmt: skip
-                                    n_live += 1
-                        halted = True
-                        if p[E.P_STOP_COOL_NS] > 0.0:
-                            resume_ns = t_ns + p[E.P_STOP_COOL_NS]
-            if p[E.P_LEG_STOP] > 0.0 and not halted:
-                for i in range(n_inst):
-                    if pos[i] == 0.0 or t_ns < leg_until[i]:
-                        continue
-                    u = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t])
-                    basis = abs(pos[i]) * inst_cs[i]
-                    basis = basis / entry[i] if inst_kind[i] == E.PERP_INVERSE else basis * entry[i]
-                    if u < -p[E.P_LEG_STOP] * basis:
-                        for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
-                            if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i:
-                                orders[k, O_ACTIVE] = 0.0
-                                n_live -= 1
-                        if _add_order(orders, i, -pos[i], E.ORDER_MARKET, 0.0, due_bar[t],
-                                      E.R_LEG_STOP, t) >= 0:  # fmt: skip
-                            n_live += 1
-                        leg_until[i] = t_ns + p[E.P_LEG_COOL_NS]
-                        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_LEG_STOP, i, u,
-                                            -p[E.P_LEG_STOP] * basis)  # fmt: skip
-            if p[E.P_MARGIN_BUF] > 0.0 and not halted:
-                for i in range(n_inst):
-                    if pos[i] == 0.0 or inst_kind[i] == E.SPOT:
-                        continue
-                    busy = False
-                    for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
-                        if (orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i
-                                and orders[k, O_REASON] == E.R_MARGIN):  # fmt: skip
-                            busy = True
-                    if busy:
-                        continue
-                    v = inst_venue[i]
-                    lp = _position_liq_price_nb(
-                        i, v, cash, pos, entry, slots, inst_kind, inst_venue, inst_cs, mark, index,
-                        t, tier_floor[v], tier_cap[v], tier_mmr[v], tier_amt[v],
-                        vparams[c, v, E.V_ISOLATED] != 0.0, vparams[c, v, E.V_LEVERAGE],
-                    )  # fmt: skip
-                    if not lp > 0.0:
-                        continue
-                    dist = abs(mark[i, t] - lp) / mark[i, t]
-                    if dist >= p[E.P_MARGIN_BUF]:
-                        continue
-                    moved = 0.0
-                    if (p[E.P_MARGIN_ACT] == 1.0 and venue_fx_inst[v] < 0
-                            and vparams[c, v, E.V_ISOLATED] == 0.0):  # fmt: skip
-                        need = (
-                            (2.0 * p[E.P_MARGIN_BUF] - dist) * mark[i, t] * abs(pos[i]) * inst_cs[i]
-                        )
-                        best = -1
-                        best_free = 0.0
-                        for w in range(n_ven):
-                            if w == v or venue_fx_inst[w] >= 0:
-                                continue
-                            fr = _free_collateral_nb(w, cash, pos, entry, slots, inst_kind,
-                                                     inst_venue, inst_cs, mark, index, t,
-                                                     vparams[c, w, E.V_LEVERAGE])  # fmt: skip
-                            if fr > best_free:
-                                best_free = fr
-                                best = w
-                        if best >= 0:
-                            moved = min(need, 0.5 * best_free)
-                            cash[best] -= moved
-                            cash[v] += moved
-                            n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_MARGIN_TRANSFER, i,
-                                                moved, dist)  # fmt: skip
-                    if moved == 0.0:
-                        q = -round_to_nb(pos[i] * p[E.P_MARGIN_FRAC], inst_lot[i])
-                        if q != 0.0 and _add_order(orders, i, q, E.ORDER_MARKET, 0.0, due_bar[t],
-                                                   E.R_MARGIN, t) >= 0:  # fmt: skip
-                            n_live += 1
-                            n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_MARGIN_REDUCE, i,
-                                                dist, p[E.P_MARGIN_BUF])  # fmt: skip
-            if p[E.P_INV_RESET] > 0.0 and not halted:
-                if strategy == E.STRAT_STRADDLE and hedge_inst >= 0 and n_open_slots > 0:
-                    hd = _inst_delta(inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst],
-                                     close[hedge_inst, t])  # fmt: skip
-                    if abs(hd) >= p[E.P_INV_RESET]:
-                        force_roll = True  # re-strike at the money: the hedge unwinds with it
-                        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_INV_RESET, hedge_inst,
-                                            hd, p[E.P_INV_RESET])  # fmt: skip
-                elif strategy == E.STRAT_SCALP and pos[leg_a] != 0.0:
-                    hd = coin_delta_nb(
-                        inst_kind[leg_a], inst_cs[leg_a], pos[leg_a], close[leg_a, t]
-                    )
-                    if abs(hd) >= p[E.P_INV_RESET] and inflight_nb(orders, leg_a) == 0.0:
-                        for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
-                            if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == leg_a:
-                                orders[k, O_ACTIVE] = 0.0
-                                n_live -= 1
-                        st[6] = -1.0
-                        st[7] = -1.0
-                        if _add_order(orders, leg_a, -pos[leg_a], E.ORDER_MARKET, 0.0, due_bar[t],
-                                      E.R_INV_RESET, t) >= 0:  # fmt: skip
-                            n_live += 1
-                        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_INV_RESET, leg_a, hd,
-                                            p[E.P_INV_RESET])  # fmt: skip
-            trade_ok = not halted and t_ns >= streak_until
-            if vol_on and p[E.P_VOL_ACT] == 0.0:
-                trade_ok = False
-            if vol_on and p[E.P_VOL_ACT] == 1.0:
-                size_mult = p[E.P_VOL_FACTOR]
-            hedge_ok = trade_ok and not (trend_dir != 0 and p[E.P_TREND_ACT] == 0.0)
-        if strategy == E.STRAT_STRADDLE and failed_bar < 0 and not halted:
-            if force_roll or (roll_before > 0.0 and next_exp - t_ns <= roll_before):  # roll early
+            (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta,
+             dbuf_len) = _overlays_nb(
+                c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash, pos,
+                entry, slots, orders, close, mark, index, log_index, iv, smile, inst_und,
+                inst_kind, inst_venue, inst_cs, inst_lot, venue_fx_inst, due_bar, tier_floor,
+                tier_cap, tier_mmr, tier_amt, vparams, d_fee, d_opt, tot, s_opt, rl_i, rl_f, ev_i,
+                ev_f, rs, vol_ring, trend_ring, leg_until, st, ovs, n_ev, n_rl, n_live,
+                n_open_slots, next_exp, opt_delta, dbuf_len,
+            )  # fmt: skip
+        if strategy == E.STRAT_STRADDLE and failed_bar < 0 and ovs[0] == 0.0:
+            if ovs[6] != 0.0 or (roll_before > 0.0 and next_exp - t_ns <= roll_before):  # early
                 if not value_each_bar:
-                    revalue_slots_nb(
+                    revalue_slots_call_nb(
                         slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
                     )
                 for k in range(MAX_SLOTS):
                     if slots[k, SL_ACTIVE] != 0.0 and (
-                        force_roll or slots[k, SL_EXPIRY_NS] - t_ns <= roll_before
+                        ovs[6] != 0.0 or slots[k, SL_EXPIRY_NS] - t_ns <= roll_before
                     ):
                         v = int(slots[k, SL_VENUE])
                         fee = _option_fee(p[E.P_OPT_FEE], slots[k], s_opt, slots[k, SL_VALUE])
@@ -1335,7 +1171,7 @@ def run_config_nb(
                 next_exp = next_expiry_nb(slots)
                 opt_delta = slots_delta_nb(slots)
                 dbuf_len = 0
-                force_roll = False
+                ovs[6] = 0.0
             can_open = n_open_slots == 0 and t < n_bars - 1
             kc = kp = q_open = 0.0
             if can_open:
@@ -1440,7 +1276,7 @@ def run_config_nb(
                             want = -(net - thr) if net > 0.0 else -(net + thr)
                     if risk_on or capped or p[E.P_HEDGE_BIAS] != 0.0:
                         want *= (1.0 + p[E.P_HEDGE_BIAS]) * size_mult
-                        if trend_dir != 0 and p[E.P_TREND_ACT] == 1.0 and net * trend_dir > 0.0:
+                        if ovs[5] != 0.0 and p[E.P_TREND_ACT] == 1.0 and net * ovs[5] > 0.0:
                             want *= 1.0 - p[E.P_TREND_BIAS]  # lean with the trend
                     q = round_to_nb(
                         _delta_to_qty(inst_kind[hedge_inst], inst_cs[hedge_inst], want, hp),
@@ -1477,174 +1313,13 @@ def run_config_nb(
                         if _add_order(orders, hedge_inst, q, otype, lim, due, E.R_HEDGE, t) >= 0:
                             n_live += 1
 
-        elif strategy == E.STRAT_CARRY and trade_ok:
-            why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b, inst_kind[leg_a],
-                                     inst_kind[leg_b], p)  # fmt: skip
-            for j in range(2):
-                i = leg_a if j == 0 else leg_b
-                if t_ns < leg_until[i]:
-                    continue
-                tgt = st[0] * p[E.P_QTY] * size_mult * (1.0 if j == 0 else -1.0)
-                cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
-                                    close[i, t])  # fmt: skip
-                tol = p[E.P_TOL] * p[E.P_QTY] if why == 0 else 1e-12 * p[E.P_QTY]
-                if abs(tgt - cur) > tol:
-                    q = round_to_nb(contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
-                                    inst_lot[i])  # fmt: skip
-                    if capped and q != 0.0:
-                        q, n_ev = _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs,
-                                          inst_lot, close, t, ev_i, ev_f, n_ev, c)  # fmt: skip
-                    if (
-                        q != 0.0
-                        and _add_order(
-                            orders,
-                            i,
-                            q,
-                            E.ORDER_MARKET,
-                            0.0,
-                            due_bar[t],
-                            why if why != 0 else E.R_REBALANCE,
-                            t,
-                        )
-                        >= 0
-                    ):
-                        n_live += 1
-        elif strategy == E.STRAT_PAIR and failed_bar < 0:
-            pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, int(p[E.P_STEP]))
-            if trade_ok and st[2] == st[2]:
-                why = 0
-                if st[3] == 0.0:
-                    st[3] = p[E.P_SIDE] * p[E.P_NOTIONAL] / close[leg_a, t]
-                    why = E.R_ENTRY
-                qa = st[3] * size_mult
-                for j in range(2):
-                    i = leg_a if j == 0 else leg_b
-                    if t_ns < leg_until[i]:
-                        continue
-                    tgt = qa if j == 0 else -st[2] * qa * close[leg_a, t] / close[leg_b, t]
-                    cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
-                                        close[i, t])  # fmt: skip
-                    tol = 1e-9 * abs(tgt) if (j == 0 or why != 0) else p[E.P_TOL] * abs(tgt)
-                    if abs(tgt - cur) > tol:
-                        q = round_to_nb(
-                            contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
-                            inst_lot[i],
-                        )
-                        if capped and q != 0.0:
-                            q, n_ev = _cap_nb(
-                                orders,
-                                i,
-                                q,
-                                p,
-                                pos,
-                                inst_kind,
-                                inst_venue,
-                                inst_cs,
-                                inst_lot,
-                                close,
-                                t,
-                                ev_i,
-                                ev_f,
-                                n_ev,
-                                c,
-                            )
-                        if (
-                            q != 0.0
-                            and _add_order(
-                                orders,
-                                i,
-                                q,
-                                E.ORDER_MARKET,
-                                0.0,
-                                due_bar[t],
-                                why if why != 0 else E.R_REBALANCE,
-                                t,
-                            )
-                            >= 0
-                        ):
-                            n_live += 1
-        elif strategy == E.STRAT_SCALP and failed_bar < 0:
-            i = leg_a
-            centre = scalp_centre_nb(st, ring_a, close[i, t])
-            # a resting clip that is gone has filled (or was cancelled): that side disarms
-            for j in range(2):
-                k = int(st[6 + j])
-                if k < 0:
-                    continue
-                resting = (
-                    orders[k, O_ACTIVE] != 0.0
-                    and orders[k, O_REASON] == E.R_SCALP
-                    and orders[k, O_INST] == i
-                    and (orders[k, O_QTY] > 0.0) == (j == 0)
-                )
-                if resting:
-                    orders[k, O_ACTIVE] = 0.0  # cancelled; re-placed below at today's band
-                    n_live -= 1
-                else:
-                    st[4 + j] = 0.0
-                st[6 + j] = -1.0
-            if centre == centre:
-                px = close[i, t]
-                if px >= centre:
-                    st[4] = 1.0
-                if px <= centre:
-                    st[5] = 1.0
-                if trade_ok and t_ns >= leg_until[i]:
-                    clip = p[E.P_QTY] * size_mult
-                    inv = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
-                                        px)  # fmt: skip
-                    lo = centre * (1.0 - p[E.P_ENTRY])
-                    hi = centre * (1.0 + p[E.P_ENTRY])
-                    eps = 1e-9 * p[E.P_MAX_INV]
-                    limit_mode = p[E.P_ORDER_TYPE] == E.ORDER_LIMIT
-                    for j in range(2):
-                        sgn = 1.0 if j == 0 else -1.0
-                        if st[4 + j] == 0.0 or abs(inv + sgn * clip) > p[E.P_MAX_INV] + eps:
-                            continue
-                        edge = lo if j == 0 else hi
-                        if not limit_mode and (px > lo if j == 0 else px < hi):
-                            continue  # market mode: trade at the close beyond the edge
-                        lim = round_to_nb(edge, inst_tick[i]) if limit_mode else 0.0
-                        q = round_to_nb(
-                            contracts_nb(inst_kind[i], inst_cs[i], sgn * clip, lim if limit_mode
-                                         else px), inst_lot[i],
-                        )  # fmt: skip
-                        if capped and q != 0.0:
-                            q, n_ev = _cap_nb(
-                                orders,
-                                i,
-                                q,
-                                p,
-                                pos,
-                                inst_kind,
-                                inst_venue,
-                                inst_cs,
-                                inst_lot,
-                                close,
-                                t,
-                                ev_i,
-                                ev_f,
-                                n_ev,
-                                c,
-                            )
-                        if q == 0.0:
-                            continue
-                        k = _add_order(
-                            orders,
-                            i,
-                            q,
-                            E.ORDER_LIMIT if limit_mode else E.ORDER_MARKET,
-                            lim,
-                            t + 1 if limit_mode else due_bar[t],
-                            E.R_SCALP,
-                            t,
-                        )
-                        if k >= 0:
-                            n_live += 1
-                            if limit_mode:
-                                st[6 + j] = k
-                            else:
-                                st[4 + j] = 0.0
+        elif strategy >= E.STRAT_CARRY:
+            n_live, n_ev = _template_step_nb(
+                c, capped, close, due_bar, ev_f, ev_i, failed_bar, inst_cs, inst_fann,
+                inst_kind, inst_lot, inst_tick, inst_venue, last_rate, leg_a, leg_b,
+                leg_until, n_ev, orders, p, pos, ring_a, ring_b, size_mult, st,
+                strategy, t, t_ns, trade_ok, n_live,
+            )  # fmt: skip
 
         # ---- 3b. a Python strategy decides (protocol: gammaperp.strategies.protocol) -------
         if py_buf is not None and failed_bar < 0:
@@ -1711,7 +1386,7 @@ def run_config_nb(
                 rs, _closing_pnl_nb(inst_kind[i], inst_cs[i], pos_b, entry_b, q, px), fee,
                 n_streak,
             ):  # fmt: skip
-                streak_until = t_ns + p[E.P_STREAK_PAUSE_NS]
+                ovs[3] = t_ns + p[E.P_STREAK_PAUSE_NS]
                 n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_PAUSE, i, n_streak, 0)
             d_fee[v] += fee
             d_slip[v] += scost
@@ -1817,7 +1492,9 @@ def run_config_nb(
                 mr_block = _ratio_max_nb(mr_block, maint, eq_mark + stale)
                 continue
             if not value_each_bar:
-                revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True)
+                revalue_slots_call_nb(
+                    slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
+                )
             for k in range(MAX_SLOTS):
                 if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
                     eq_mark += slots[k, SL_VALUE]
@@ -1887,7 +1564,9 @@ def run_config_nb(
             if not value_each_bar:
                 for v in range(n_ven):
                     d_opt[v] = 0.0  # already booked above
-                revalue_slots_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True)
+                revalue_slots_call_nb(
+                    slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
+                )
                 # the revaluation's P&L joins this step's flows (USD venues only here)
                 for v in range(n_ven):
                     r_flow[1] += d_opt[v]
@@ -1992,6 +1671,384 @@ def run_config_nb(
     tr[E.T_EVENT_N] = n_ev
 
 
+@njit(cache=True, error_model="numpy")
+def _overlays_nb(
+    c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash, pos, entry,
+    slots, orders, close, mark, index, log_index, iv, smile, inst_und, inst_kind, inst_venue,
+    inst_cs, inst_lot, venue_fx_inst, due_bar, tier_floor, tier_cap, tier_mmr, tier_amt,
+    vparams, d_fee, d_opt, tot, s_opt, rl_i, rl_f, ev_i, ev_f, rs, vol_ring, trend_ring,
+    leg_until, st, ovs, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta, dbuf_len,
+):  # fmt: skip
+    """The risk overlays of one bar (``RiskSpec``), on the state after this bar's fills and
+    before the strategy decides: updates the overlay state ``ovs`` (0 halted, 1 resume time,
+    2 stop base equity, 3 loss-streak pause end, 4 vol breaker on, 5 trend direction, 6 force
+    a re-strike), sends their orders and logs their events. A separate function (not inlined):
+    it only runs when an overlay is configured. Returns ``(trade_ok, hedge_ok, size_mult,
+    n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta, dbuf_len)``."""
+    n_inst = pos.shape[0]
+    n_ven = cash.shape[0]
+    size_mult = 1.0
+    m = main_inst
+    if p[E.P_VOL_K] > 0.0 and t > 0 and m >= 0:
+        r = math.log(close[m, t] / close[m, t - 1])
+        vs, vl = vol_update_nb(rs, vol_ring, r * r, int(p[E.P_VOL_SHORT]))
+        if vs == vs:
+            on = vs > p[E.P_VOL_K] * vl
+            if on != (ovs[4] != 0.0):
+                ovs[4] = 1.0 if on else 0.0
+                n_ev = log_event_nb(
+                    ev_i, ev_f, n_ev, c, t, E.EV_VOL_PAUSE if on else E.EV_VOL_CALM, m,
+                    vs, p[E.P_VOL_K] * vl,
+                )  # fmt: skip
+    if p[E.P_TREND_THR] > 0.0 and m >= 0:
+        tr = trend_update_nb(rs, trend_ring, close[m, t], int(p[E.P_TREND_FAST]))
+        if tr == tr:
+            d_new = 0
+            if tr > p[E.P_TREND_THR]:
+                d_new = 1
+            elif tr < -p[E.P_TREND_THR]:
+                d_new = -1
+            if d_new != ovs[5]:
+                ovs[5] = d_new
+                n_ev = log_event_nb(
+                    ev_i, ev_f, n_ev, c, t, E.EV_TREND_ON if d_new != 0 else E.EV_TREND_OFF,
+                    m, tr, d_new,
+                )  # fmt: skip
+    if ovs[3] > -np.inf and t_ns >= ovs[3]:
+        ovs[3] = -np.inf
+        n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_RESUME, m, 0.0, 0.0)
+    if p[E.P_STOP_LOSS] > 0.0:
+        if ovs[0] != 0.0 and ovs[1] >= 0.0 and t_ns >= ovs[1]:
+            ovs[0] = 0.0
+            ovs[1] = -1.0
+            if not value_each_bar:
+                revalue_slots_call_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und,
+                                 d_opt, True)  # fmt: skip
+            ovs[2] = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue,
+                                       inst_cs, close, index, venue_fx_inst, t)  # fmt: skip
+            n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_RESTART, -1, ovs[2], 0.0)
+        breach = ovs[0] == 0.0
+        if breach and not value_each_bar:
+            # long options only here (value >= 0): without them the equity is a lower
+            # bound - value the options only when that bound is below the floor
+            lb = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue, inst_cs,
+                                close, index, venue_fx_inst, t, False)  # fmt: skip
+            if lb >= ovs[2] * (1.0 - p[E.P_STOP_LOSS]):
+                breach = False
+            elif n_open_slots > 0:
+                revalue_slots_call_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und,
+                                 d_opt, True)  # fmt: skip
+        if breach:
+            eq_now = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue,
+                                    inst_cs, close, index, venue_fx_inst, t)  # fmt: skip
+            floor_eq = ovs[2] * (1.0 - p[E.P_STOP_LOSS])
+            if eq_now < floor_eq:
+                n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STOP, -1, eq_now, floor_eq)
+                # flatten everything: options at model value (fee), perps/spot by market
+                for k in range(MAX_SLOTS):
+                    if slots[k, SL_ACTIVE] != 0.0:
+                        v = int(slots[k, SL_VENUE])
+                        fee = _option_fee(p[E.P_OPT_FEE], slots[k], s_opt, slots[k, SL_VALUE])
+                        cash[v] += slots[k, SL_VALUE] - fee
+                        d_fee[v] += fee
+                        tot[6] += fee
+                        n_rl = _close_slot_nb(slots, k, E.EV_CLOSE, t, s_opt, c, rl_i, rl_f,
+                                              n_rl)  # fmt: skip
+                n_open_slots = 0
+                next_exp = np.inf
+                opt_delta = 0.0
+                dbuf_len = 0
+                for k in range(MAX_ORDERS):
+                    orders[k, O_ACTIVE] = 0.0
+                n_live = 0
+                for i in range(n_inst):
+                    if pos[i] != 0.0:
+                        if _add_order(orders, i, -pos[i], E.ORDER_MARKET, 0.0, due_bar[t],
+                                      E.R_STOP, t) >= 0:  # fmt: skip
+                            n_live += 1
+                ovs[0] = 1.0
+                if p[E.P_STOP_COOL_NS] > 0.0:
+                    ovs[1] = t_ns + p[E.P_STOP_COOL_NS]
+    if p[E.P_LEG_STOP] > 0.0 and ovs[0] == 0.0:
+        for i in range(n_inst):
+            if pos[i] == 0.0 or t_ns < leg_until[i]:
+                continue
+            u = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t])
+            basis = abs(pos[i]) * inst_cs[i]
+            basis = basis / entry[i] if inst_kind[i] == E.PERP_INVERSE else basis * entry[i]
+            if u < -p[E.P_LEG_STOP] * basis:
+                for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
+                    if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i:
+                        orders[k, O_ACTIVE] = 0.0
+                        n_live -= 1
+                if _add_order(orders, i, -pos[i], E.ORDER_MARKET, 0.0, due_bar[t],
+                              E.R_LEG_STOP, t) >= 0:  # fmt: skip
+                    n_live += 1
+                leg_until[i] = t_ns + p[E.P_LEG_COOL_NS]
+                n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_LEG_STOP, i, u,
+                                    -p[E.P_LEG_STOP] * basis)  # fmt: skip
+    if p[E.P_MARGIN_BUF] > 0.0 and ovs[0] == 0.0:
+        for i in range(n_inst):
+            if pos[i] == 0.0 or inst_kind[i] == E.SPOT:
+                continue
+            busy = False
+            for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
+                if (orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == i
+                        and orders[k, O_REASON] == E.R_MARGIN):  # fmt: skip
+                    busy = True
+            if busy:
+                continue
+            v = inst_venue[i]
+            lp = _position_liq_price_nb(
+                i, v, cash, pos, entry, slots, inst_kind, inst_venue, inst_cs, mark, index,
+                t, tier_floor[v], tier_cap[v], tier_mmr[v], tier_amt[v],
+                vparams[c, v, E.V_ISOLATED] != 0.0, vparams[c, v, E.V_LEVERAGE],
+            )  # fmt: skip
+            if not lp > 0.0:
+                continue
+            dist = abs(mark[i, t] - lp) / mark[i, t]
+            if dist >= p[E.P_MARGIN_BUF]:
+                continue
+            moved = 0.0
+            if (p[E.P_MARGIN_ACT] == 1.0 and venue_fx_inst[v] < 0
+                    and vparams[c, v, E.V_ISOLATED] == 0.0):  # fmt: skip
+                need = (2.0 * p[E.P_MARGIN_BUF] - dist) * mark[i, t] * abs(pos[i]) * inst_cs[i]
+                best = -1
+                best_free = 0.0
+                for w in range(n_ven):
+                    if w == v or venue_fx_inst[w] >= 0:
+                        continue
+                    fr = _free_collateral_nb(w, cash, pos, entry, slots, inst_kind,
+                                             inst_venue, inst_cs, mark, index, t,
+                                             vparams[c, w, E.V_LEVERAGE])  # fmt: skip
+                    if fr > best_free:
+                        best_free = fr
+                        best = w
+                if best >= 0:
+                    moved = min(need, 0.5 * best_free)
+                    cash[best] -= moved
+                    cash[v] += moved
+                    n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_MARGIN_TRANSFER, i,
+                                        moved, dist)  # fmt: skip
+            if moved == 0.0:
+                q = -round_to_nb(pos[i] * p[E.P_MARGIN_FRAC], inst_lot[i])
+                if q != 0.0 and _add_order(orders, i, q, E.ORDER_MARKET, 0.0, due_bar[t],
+                                           E.R_MARGIN, t) >= 0:  # fmt: skip
+                    n_live += 1
+                    n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_MARGIN_REDUCE, i,
+                                        dist, p[E.P_MARGIN_BUF])  # fmt: skip
+    if p[E.P_INV_RESET] > 0.0 and ovs[0] == 0.0:
+        if strategy == E.STRAT_STRADDLE and hedge_inst >= 0 and n_open_slots > 0:
+            hd = _inst_delta(inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst],
+                             close[hedge_inst, t])  # fmt: skip
+            if abs(hd) >= p[E.P_INV_RESET]:
+                ovs[6] = 1.0  # re-strike at the money: the hedge unwinds with it
+                n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_INV_RESET, hedge_inst,
+                                    hd, p[E.P_INV_RESET])  # fmt: skip
+        elif strategy == E.STRAT_SCALP and pos[leg_a] != 0.0:
+            hd = coin_delta_nb(inst_kind[leg_a], inst_cs[leg_a], pos[leg_a], close[leg_a, t])
+            if abs(hd) >= p[E.P_INV_RESET] and inflight_nb(orders, leg_a) == 0.0:
+                for k in range(int(orders[MAX_ORDERS, O_LIMIT]) if n_live > 0 else 0):
+                    if orders[k, O_ACTIVE] != 0.0 and orders[k, O_INST] == leg_a:
+                        orders[k, O_ACTIVE] = 0.0
+                        n_live -= 1
+                st[6] = -1.0
+                st[7] = -1.0
+                if _add_order(orders, leg_a, -pos[leg_a], E.ORDER_MARKET, 0.0, due_bar[t],
+                              E.R_INV_RESET, t) >= 0:  # fmt: skip
+                    n_live += 1
+                n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_INV_RESET, leg_a, hd,
+                                    p[E.P_INV_RESET])  # fmt: skip
+    trade_ok = ovs[0] == 0.0 and t_ns >= ovs[3]
+    if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 0.0:
+        trade_ok = False
+    if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 1.0:
+        size_mult = p[E.P_VOL_FACTOR]
+    hedge_ok = trade_ok and not (ovs[5] != 0.0 and p[E.P_TREND_ACT] == 0.0)
+    return (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta,
+            dbuf_len)  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def _template_step_nb(
+    c, capped, close, due_bar, ev_f, ev_i, failed_bar, inst_cs, inst_fann, inst_kind, inst_lot,
+    inst_tick, inst_venue, last_rate, leg_a, leg_b, leg_until, n_ev, orders, p, pos, ring_a,
+    ring_b, size_mult, st, strategy, t, t_ns, trade_ok, n_live,
+):  # fmt: skip
+    """One bar of a perp template (carry, pair, scalp; rules in
+    :mod:`gammaperp.engine._templates_nb`): sends its orders. A separate function, called only
+    by those strategies, keeps the straddle's compiled loop small. Returns ``(n_live, n_ev)``."""
+    if strategy == E.STRAT_CARRY and trade_ok:
+        why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b, inst_kind[leg_a],
+                                 inst_kind[leg_b], p)  # fmt: skip
+        for j in range(2):
+            i = leg_a if j == 0 else leg_b
+            if t_ns < leg_until[i]:
+                continue
+            tgt = st[0] * p[E.P_QTY] * size_mult * (1.0 if j == 0 else -1.0)
+            cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                close[i, t])  # fmt: skip
+            tol = p[E.P_TOL] * p[E.P_QTY] if why == 0 else 1e-12 * p[E.P_QTY]
+            if abs(tgt - cur) > tol:
+                q = round_to_nb(contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
+                                inst_lot[i])  # fmt: skip
+                if capped and q != 0.0:
+                    q, n_ev = _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs,
+                                      inst_lot, close, t, ev_i, ev_f, n_ev, c)  # fmt: skip
+                if (
+                    q != 0.0
+                    and _add_order(
+                        orders,
+                        i,
+                        q,
+                        E.ORDER_MARKET,
+                        0.0,
+                        due_bar[t],
+                        why if why != 0 else E.R_REBALANCE,
+                        t,
+                    )
+                    >= 0
+                ):
+                    n_live += 1
+    elif strategy == E.STRAT_PAIR and failed_bar < 0:
+        pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, int(p[E.P_STEP]))
+        if trade_ok and st[2] == st[2]:
+            why = 0
+            if st[3] == 0.0:
+                st[3] = p[E.P_SIDE] * p[E.P_NOTIONAL] / close[leg_a, t]
+                why = E.R_ENTRY
+            qa = st[3] * size_mult
+            for j in range(2):
+                i = leg_a if j == 0 else leg_b
+                if t_ns < leg_until[i]:
+                    continue
+                tgt = qa if j == 0 else -st[2] * qa * close[leg_a, t] / close[leg_b, t]
+                cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                    close[i, t])  # fmt: skip
+                tol = 1e-9 * abs(tgt) if (j == 0 or why != 0) else p[E.P_TOL] * abs(tgt)
+                if abs(tgt - cur) > tol:
+                    q = round_to_nb(
+                        contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
+                        inst_lot[i],
+                    )
+                    if capped and q != 0.0:
+                        q, n_ev = _cap_nb(
+                            orders,
+                            i,
+                            q,
+                            p,
+                            pos,
+                            inst_kind,
+                            inst_venue,
+                            inst_cs,
+                            inst_lot,
+                            close,
+                            t,
+                            ev_i,
+                            ev_f,
+                            n_ev,
+                            c,
+                        )
+                    if (
+                        q != 0.0
+                        and _add_order(
+                            orders,
+                            i,
+                            q,
+                            E.ORDER_MARKET,
+                            0.0,
+                            due_bar[t],
+                            why if why != 0 else E.R_REBALANCE,
+                            t,
+                        )
+                        >= 0
+                    ):
+                        n_live += 1
+    elif strategy == E.STRAT_SCALP and failed_bar < 0:
+        i = leg_a
+        centre = scalp_centre_nb(st, ring_a, close[i, t])
+        # a resting clip that is gone has filled (or was cancelled): that side disarms
+        for j in range(2):
+            k = int(st[6 + j])
+            if k < 0:
+                continue
+            resting = (
+                orders[k, O_ACTIVE] != 0.0
+                and orders[k, O_REASON] == E.R_SCALP
+                and orders[k, O_INST] == i
+                and (orders[k, O_QTY] > 0.0) == (j == 0)
+            )
+            if resting:
+                orders[k, O_ACTIVE] = 0.0  # cancelled; re-placed below at today's band
+                n_live -= 1
+            else:
+                st[4 + j] = 0.0
+            st[6 + j] = -1.0
+        if centre == centre:
+            px = close[i, t]
+            if px >= centre:
+                st[4] = 1.0
+            if px <= centre:
+                st[5] = 1.0
+            if trade_ok and t_ns >= leg_until[i]:
+                clip = p[E.P_QTY] * size_mult
+                inv = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                    px)  # fmt: skip
+                lo = centre * (1.0 - p[E.P_ENTRY])
+                hi = centre * (1.0 + p[E.P_ENTRY])
+                eps = 1e-9 * p[E.P_MAX_INV]
+                limit_mode = p[E.P_ORDER_TYPE] == E.ORDER_LIMIT
+                for j in range(2):
+                    sgn = 1.0 if j == 0 else -1.0
+                    if st[4 + j] == 0.0 or abs(inv + sgn * clip) > p[E.P_MAX_INV] + eps:
+                        continue
+                    edge = lo if j == 0 else hi
+                    if not limit_mode and (px > lo if j == 0 else px < hi):
+                        continue  # market mode: trade at the close beyond the edge
+                    lim = round_to_nb(edge, inst_tick[i]) if limit_mode else 0.0
+                    q = round_to_nb(
+                        contracts_nb(inst_kind[i], inst_cs[i], sgn * clip, lim if limit_mode
+                                     else px), inst_lot[i],
+                    )  # fmt: skip
+                    if capped and q != 0.0:
+                        q, n_ev = _cap_nb(
+                            orders,
+                            i,
+                            q,
+                            p,
+                            pos,
+                            inst_kind,
+                            inst_venue,
+                            inst_cs,
+                            inst_lot,
+                            close,
+                            t,
+                            ev_i,
+                            ev_f,
+                            n_ev,
+                            c,
+                        )
+                    if q == 0.0:
+                        continue
+                    k = _add_order(
+                        orders,
+                        i,
+                        q,
+                        E.ORDER_LIMIT if limit_mode else E.ORDER_MARKET,
+                        lim,
+                        t + 1 if limit_mode else due_bar[t],
+                        E.R_SCALP,
+                        t,
+                    )
+                    if k >= 0:
+                        n_live += 1
+                        if limit_mode:
+                            st[6 + j] = k
+                        else:
+                            st[4 + j] = 0.0
+    return n_live, n_ev
+
+
 def _python_decide(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf):
     """Object-mode bridge of the kernel to the active Python strategy (see
     :mod:`gammaperp.strategies.protocol`): returns how many orders it wrote into ``py_buf``."""
@@ -2000,7 +2057,7 @@ def _python_decide(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf):
     return dispatch(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _net_delta_at_nb(slots, t_ns, s, ratio, iv, smile, inst_und, t, kind, cs, hpos):
     """Net delta (coin) of the options plus the hedge if the hedge instrument traded at ``s``
     (the options' index moving in proportion: index = ``ratio`` x ``s``)."""
