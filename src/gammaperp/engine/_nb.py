@@ -1313,13 +1313,174 @@ def run_config_nb(
                         if _add_order(orders, hedge_inst, q, otype, lim, due, E.R_HEDGE, t) >= 0:
                             n_live += 1
 
-        elif strategy >= E.STRAT_CARRY:
-            n_live, n_ev = _template_step_nb(
-                c, capped, close, due_bar, ev_f, ev_i, failed_bar, inst_cs, inst_fann,
-                inst_kind, inst_lot, inst_tick, inst_venue, last_rate, leg_a, leg_b,
-                leg_until, n_ev, orders, p, pos, ring_a, ring_b, size_mult, st,
-                strategy, t, t_ns, trade_ok, n_live,
-            )  # fmt: skip
+        elif strategy == E.STRAT_CARRY and trade_ok:
+            why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b, inst_kind[leg_a],
+                                     inst_kind[leg_b], p)  # fmt: skip
+            for j in range(2):
+                i = leg_a if j == 0 else leg_b
+                if t_ns < leg_until[i]:
+                    continue
+                tgt = st[0] * p[E.P_QTY] * size_mult * (1.0 if j == 0 else -1.0)
+                cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                    close[i, t])  # fmt: skip
+                tol = p[E.P_TOL] * p[E.P_QTY] if why == 0 else 1e-12 * p[E.P_QTY]
+                if abs(tgt - cur) > tol:
+                    q = round_to_nb(contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
+                                    inst_lot[i])  # fmt: skip
+                    if capped and q != 0.0:
+                        q, n_ev = _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs,
+                                          inst_lot, close, t, ev_i, ev_f, n_ev, c)  # fmt: skip
+                    if (
+                        q != 0.0
+                        and _add_order(
+                            orders,
+                            i,
+                            q,
+                            E.ORDER_MARKET,
+                            0.0,
+                            due_bar[t],
+                            why if why != 0 else E.R_REBALANCE,
+                            t,
+                        )
+                        >= 0
+                    ):
+                        n_live += 1
+        elif strategy == E.STRAT_PAIR and failed_bar < 0:
+            pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, int(p[E.P_STEP]))
+            if trade_ok and st[2] == st[2]:
+                why = 0
+                if st[3] == 0.0:
+                    st[3] = p[E.P_SIDE] * p[E.P_NOTIONAL] / close[leg_a, t]
+                    why = E.R_ENTRY
+                qa = st[3] * size_mult
+                for j in range(2):
+                    i = leg_a if j == 0 else leg_b
+                    if t_ns < leg_until[i]:
+                        continue
+                    tgt = qa if j == 0 else -st[2] * qa * close[leg_a, t] / close[leg_b, t]
+                    cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                        close[i, t])  # fmt: skip
+                    tol = 1e-9 * abs(tgt) if (j == 0 or why != 0) else p[E.P_TOL] * abs(tgt)
+                    if abs(tgt - cur) > tol:
+                        q = round_to_nb(
+                            contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
+                            inst_lot[i],
+                        )
+                        if capped and q != 0.0:
+                            q, n_ev = _cap_nb(
+                                orders,
+                                i,
+                                q,
+                                p,
+                                pos,
+                                inst_kind,
+                                inst_venue,
+                                inst_cs,
+                                inst_lot,
+                                close,
+                                t,
+                                ev_i,
+                                ev_f,
+                                n_ev,
+                                c,
+                            )
+                        if (
+                            q != 0.0
+                            and _add_order(
+                                orders,
+                                i,
+                                q,
+                                E.ORDER_MARKET,
+                                0.0,
+                                due_bar[t],
+                                why if why != 0 else E.R_REBALANCE,
+                                t,
+                            )
+                            >= 0
+                        ):
+                            n_live += 1
+        elif strategy == E.STRAT_SCALP and failed_bar < 0:
+            i = leg_a
+            centre = scalp_centre_nb(st, ring_a, close[i, t])
+            # a resting clip that is gone has filled (or was cancelled): that side disarms
+            for j in range(2):
+                k = int(st[6 + j])
+                if k < 0:
+                    continue
+                resting = (
+                    orders[k, O_ACTIVE] != 0.0
+                    and orders[k, O_REASON] == E.R_SCALP
+                    and orders[k, O_INST] == i
+                    and (orders[k, O_QTY] > 0.0) == (j == 0)
+                )
+                if resting:
+                    orders[k, O_ACTIVE] = 0.0  # cancelled; re-placed below at today's band
+                    n_live -= 1
+                else:
+                    st[4 + j] = 0.0
+                st[6 + j] = -1.0
+            if centre == centre:
+                px = close[i, t]
+                if px >= centre:
+                    st[4] = 1.0
+                if px <= centre:
+                    st[5] = 1.0
+                if trade_ok and t_ns >= leg_until[i]:
+                    clip = p[E.P_QTY] * size_mult
+                    inv = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                        px)  # fmt: skip
+                    lo = centre * (1.0 - p[E.P_ENTRY])
+                    hi = centre * (1.0 + p[E.P_ENTRY])
+                    eps = 1e-9 * p[E.P_MAX_INV]
+                    limit_mode = p[E.P_ORDER_TYPE] == E.ORDER_LIMIT
+                    for j in range(2):
+                        sgn = 1.0 if j == 0 else -1.0
+                        if st[4 + j] == 0.0 or abs(inv + sgn * clip) > p[E.P_MAX_INV] + eps:
+                            continue
+                        edge = lo if j == 0 else hi
+                        if not limit_mode and (px > lo if j == 0 else px < hi):
+                            continue  # market mode: trade at the close beyond the edge
+                        lim = round_to_nb(edge, inst_tick[i]) if limit_mode else 0.0
+                        q = round_to_nb(
+                            contracts_nb(inst_kind[i], inst_cs[i], sgn * clip, lim if limit_mode
+                                         else px), inst_lot[i],
+                        )  # fmt: skip
+                        if capped and q != 0.0:
+                            q, n_ev = _cap_nb(
+                                orders,
+                                i,
+                                q,
+                                p,
+                                pos,
+                                inst_kind,
+                                inst_venue,
+                                inst_cs,
+                                inst_lot,
+                                close,
+                                t,
+                                ev_i,
+                                ev_f,
+                                n_ev,
+                                c,
+                            )
+                        if q == 0.0:
+                            continue
+                        k = _add_order(
+                            orders,
+                            i,
+                            q,
+                            E.ORDER_LIMIT if limit_mode else E.ORDER_MARKET,
+                            lim,
+                            t + 1 if limit_mode else due_bar[t],
+                            E.R_SCALP,
+                            t,
+                        )
+                        if k >= 0:
+                            n_live += 1
+                            if limit_mode:
+                                st[6 + j] = k
+                            else:
+                                st[4 + j] = 0.0
 
         # ---- 3b. a Python strategy decides (protocol: gammaperp.strategies.protocol) -------
         if py_buf is not None and failed_bar < 0:
@@ -1867,186 +2028,6 @@ def _overlays_nb(
     hedge_ok = trade_ok and not (ovs[5] != 0.0 and p[E.P_TREND_ACT] == 0.0)
     return (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta,
             dbuf_len)  # fmt: skip
-
-
-@njit(cache=True, error_model="numpy")
-def _template_step_nb(
-    c, capped, close, due_bar, ev_f, ev_i, failed_bar, inst_cs, inst_fann, inst_kind, inst_lot,
-    inst_tick, inst_venue, last_rate, leg_a, leg_b, leg_until, n_ev, orders, p, pos, ring_a,
-    ring_b, size_mult, st, strategy, t, t_ns, trade_ok, n_live,
-):  # fmt: skip
-    """One bar of a perp template (carry, pair, scalp; rules in
-    :mod:`gammaperp.engine._templates_nb`): sends its orders. A separate function, called only
-    by those strategies, keeps the straddle's compiled loop small. Returns ``(n_live, n_ev)``."""
-    if strategy == E.STRAT_CARRY and trade_ok:
-        why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b, inst_kind[leg_a],
-                                 inst_kind[leg_b], p)  # fmt: skip
-        for j in range(2):
-            i = leg_a if j == 0 else leg_b
-            if t_ns < leg_until[i]:
-                continue
-            tgt = st[0] * p[E.P_QTY] * size_mult * (1.0 if j == 0 else -1.0)
-            cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
-                                close[i, t])  # fmt: skip
-            tol = p[E.P_TOL] * p[E.P_QTY] if why == 0 else 1e-12 * p[E.P_QTY]
-            if abs(tgt - cur) > tol:
-                q = round_to_nb(contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
-                                inst_lot[i])  # fmt: skip
-                if capped and q != 0.0:
-                    q, n_ev = _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs,
-                                      inst_lot, close, t, ev_i, ev_f, n_ev, c)  # fmt: skip
-                if (
-                    q != 0.0
-                    and _add_order(
-                        orders,
-                        i,
-                        q,
-                        E.ORDER_MARKET,
-                        0.0,
-                        due_bar[t],
-                        why if why != 0 else E.R_REBALANCE,
-                        t,
-                    )
-                    >= 0
-                ):
-                    n_live += 1
-    elif strategy == E.STRAT_PAIR and failed_bar < 0:
-        pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, int(p[E.P_STEP]))
-        if trade_ok and st[2] == st[2]:
-            why = 0
-            if st[3] == 0.0:
-                st[3] = p[E.P_SIDE] * p[E.P_NOTIONAL] / close[leg_a, t]
-                why = E.R_ENTRY
-            qa = st[3] * size_mult
-            for j in range(2):
-                i = leg_a if j == 0 else leg_b
-                if t_ns < leg_until[i]:
-                    continue
-                tgt = qa if j == 0 else -st[2] * qa * close[leg_a, t] / close[leg_b, t]
-                cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
-                                    close[i, t])  # fmt: skip
-                tol = 1e-9 * abs(tgt) if (j == 0 or why != 0) else p[E.P_TOL] * abs(tgt)
-                if abs(tgt - cur) > tol:
-                    q = round_to_nb(
-                        contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
-                        inst_lot[i],
-                    )
-                    if capped and q != 0.0:
-                        q, n_ev = _cap_nb(
-                            orders,
-                            i,
-                            q,
-                            p,
-                            pos,
-                            inst_kind,
-                            inst_venue,
-                            inst_cs,
-                            inst_lot,
-                            close,
-                            t,
-                            ev_i,
-                            ev_f,
-                            n_ev,
-                            c,
-                        )
-                    if (
-                        q != 0.0
-                        and _add_order(
-                            orders,
-                            i,
-                            q,
-                            E.ORDER_MARKET,
-                            0.0,
-                            due_bar[t],
-                            why if why != 0 else E.R_REBALANCE,
-                            t,
-                        )
-                        >= 0
-                    ):
-                        n_live += 1
-    elif strategy == E.STRAT_SCALP and failed_bar < 0:
-        i = leg_a
-        centre = scalp_centre_nb(st, ring_a, close[i, t])
-        # a resting clip that is gone has filled (or was cancelled): that side disarms
-        for j in range(2):
-            k = int(st[6 + j])
-            if k < 0:
-                continue
-            resting = (
-                orders[k, O_ACTIVE] != 0.0
-                and orders[k, O_REASON] == E.R_SCALP
-                and orders[k, O_INST] == i
-                and (orders[k, O_QTY] > 0.0) == (j == 0)
-            )
-            if resting:
-                orders[k, O_ACTIVE] = 0.0  # cancelled; re-placed below at today's band
-                n_live -= 1
-            else:
-                st[4 + j] = 0.0
-            st[6 + j] = -1.0
-        if centre == centre:
-            px = close[i, t]
-            if px >= centre:
-                st[4] = 1.0
-            if px <= centre:
-                st[5] = 1.0
-            if trade_ok and t_ns >= leg_until[i]:
-                clip = p[E.P_QTY] * size_mult
-                inv = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
-                                    px)  # fmt: skip
-                lo = centre * (1.0 - p[E.P_ENTRY])
-                hi = centre * (1.0 + p[E.P_ENTRY])
-                eps = 1e-9 * p[E.P_MAX_INV]
-                limit_mode = p[E.P_ORDER_TYPE] == E.ORDER_LIMIT
-                for j in range(2):
-                    sgn = 1.0 if j == 0 else -1.0
-                    if st[4 + j] == 0.0 or abs(inv + sgn * clip) > p[E.P_MAX_INV] + eps:
-                        continue
-                    edge = lo if j == 0 else hi
-                    if not limit_mode and (px > lo if j == 0 else px < hi):
-                        continue  # market mode: trade at the close beyond the edge
-                    lim = round_to_nb(edge, inst_tick[i]) if limit_mode else 0.0
-                    q = round_to_nb(
-                        contracts_nb(inst_kind[i], inst_cs[i], sgn * clip, lim if limit_mode
-                                     else px), inst_lot[i],
-                    )  # fmt: skip
-                    if capped and q != 0.0:
-                        q, n_ev = _cap_nb(
-                            orders,
-                            i,
-                            q,
-                            p,
-                            pos,
-                            inst_kind,
-                            inst_venue,
-                            inst_cs,
-                            inst_lot,
-                            close,
-                            t,
-                            ev_i,
-                            ev_f,
-                            n_ev,
-                            c,
-                        )
-                    if q == 0.0:
-                        continue
-                    k = _add_order(
-                        orders,
-                        i,
-                        q,
-                        E.ORDER_LIMIT if limit_mode else E.ORDER_MARKET,
-                        lim,
-                        t + 1 if limit_mode else due_bar[t],
-                        E.R_SCALP,
-                        t,
-                    )
-                    if k >= 0:
-                        n_live += 1
-                        if limit_mode:
-                            st[6 + j] = k
-                        else:
-                            st[4 + j] = 0.0
-    return n_live, n_ev
 
 
 def _python_decide(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf):
