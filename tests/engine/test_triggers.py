@@ -145,3 +145,23 @@ def test_leland_hedges_with_cost_adjusted_vol(side):
 def test_leland_needs_an_interval():
     with pytest.raises(EngineError, match="leland needs a hedge interval"):
         StraddleSpec(leland=True)
+
+
+def test_whalley_wilmott_fast_path_equals_the_full_path():
+    """The summary-mode kernel takes gamma from its look-ahead block; the full-record kernel
+    computes the band bar by bar: the same hedges, the same P&L, bit for bit."""
+    from dataclasses import replace
+
+    from gammaperp.engine import simulate
+    from gammaperp.research.reference_job import reference_market, reference_spec
+
+    m = reference_market(30_000)
+    ref = reference_spec()
+    for leland in (False, True):
+        st = replace(ref.strategy, triggers=("whalley_wilmott",), risk_aversion=0.05,
+                     leland=leland, leland_interval_minutes=60.0)  # fmt: skip
+        spec = replace(ref, strategy=st)
+        fast = simulate(m, spec, record="summary").summary
+        full = simulate(m, spec, record="full").summary
+        assert fast["n_trades"] == full["n_trades"] > 100
+        assert fast["total_pnl"] == full["total_pnl"]

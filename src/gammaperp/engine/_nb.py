@@ -293,14 +293,17 @@ def revalue_slots_call_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und,
 
 
 @njit(cache=True, error_model="numpy")
-def delta_block_nb(dbuf, slots, t0, ts, index, log_index, iv, smile, inst_und):
+def delta_block_nb(dbuf, gbuf, want_gamma, slots, t0, ts, index, log_index, iv, smile, inst_und):
     """Summed delta of the active slots for bars ``t0 .. t0 + len - 1``; returns ``len``.
+    With ``want_gamma`` also their summed gamma per coin (market vol, as
+    :func:`_ww_band3_nb` computes it, bit for bit) into ``gbuf``: the Whalley-Wilmott band.
 
     The same arithmetic as :func:`slot_eval_nb` (bit-identical deltas), but the bars are
     independent, so the CPU overlaps their square roots, divisions and ``erfc`` calls."""
     n = min(dbuf.shape[0], ts.shape[0] - t0)
     for j in range(n):
         dbuf[j] = 0.0
+        gbuf[j] = 0.0
     for k in range(MAX_SLOTS):
         if slots[k, SL_ACTIVE] == 0.0:
             continue
@@ -318,11 +321,18 @@ def delta_block_nb(dbuf, slots, t0, ts, index, log_index, iv, smile, inst_und):
         cq = slots[k, SL_CALL_QTY]
         pq = slots[k, SL_PUT_QTY]
         lel = slots[k, SL_LELAND]
+        q_g = rate if model == 1 else carry
         for j in range(n):
             t = t0 + j
             log_sk = log_index[si, t] - logk
             tau = (expiry - ts[t]) * YEARS_PER_NS
             v = smile_vol_nb(iv[u, t], skew, curv, -log_sk)
+            if want_gamma and tau > 0.0:
+                sq = v * math.sqrt(tau)
+                d1 = (log_sk + (rate - q_g + 0.5 * v * v) * tau) / sq
+                pdf = 0.3989422804014327 * math.exp(-0.5 * d1 * d1)
+                dq = math.exp(-q_g * tau) if q_g != 0.0 else 1.0
+                gbuf[j] += (cq + pq) * dq * pdf / (index[si, t] * sq)
             if lel != 0.0:
                 v = leland_vol_nb(v, lel)
             _, dlt = _opt_core_nb(model, index[si, t], strike, log_sk, tau, v, rate, carry, cq,
@@ -847,7 +857,9 @@ def run_config_nb(
     n_rejected = 0
     open_refused = False
     dbuf = np.empty(DELTA_BLOCK)  # option delta of upcoming bars (fast path)
+    gbuf = np.empty(DELTA_BLOCK)  # their gamma (only with the Whalley-Wilmott trigger)
     trig = int(p[E.P_TRIGGERS])
+    want_gamma = (trig & E.TRIG_WW) != 0
     last_hedge_px = close[hedge_inst, 0] if hedge_inst >= 0 else 0.0
     last_hedge_ns = ts[0] - p[E.P_INTERVAL_NS]  # the time trigger fires on the first bar
     dbuf_start = 0
@@ -949,7 +961,17 @@ def run_config_nb(
                 if t >= dbuf_start + dbuf_len:
                     dbuf_start = t
                     dbuf_len = delta_block_nb(
-                        dbuf, slots, t, ts, index, log_index, iv, smile, inst_und
+                        dbuf,
+                        gbuf,
+                        want_gamma,
+                        slots,
+                        t,
+                        ts,
+                        index,
+                        log_index,
+                        iv,
+                        smile,
+                        inst_und,
                     )
                 opt_delta = dbuf[t - dbuf_start]
         s_opt = index[opt_inst, t] if opt_inst >= 0 else 0.0
@@ -1249,10 +1271,25 @@ def run_config_nb(
                 h3 = 0.0
                 fire = (trig & E.TRIG_BAND) != 0 and abs(net) > band
                 if trig & E.TRIG_WW:
-                    h3 = _ww_band3_nb(
-                        slots, t, t_ns, index, log_index, iv, smile, inst_und,
-                        vparams[c, inst_venue[hedge_inst], E.V_TAKER], p[E.P_RISK_AVERSION],
-                    )  # fmt: skip
+                    if not value_each_bar and dbuf_start <= t < dbuf_start + dbuf_len:
+                        # the fast path: gamma of this bar from the block (same arithmetic)
+                        g = gbuf[t - dbuf_start]
+                        cost = vparams[c, inst_venue[hedge_inst], E.V_TAKER]
+                        ra = p[E.P_RISK_AVERSION]
+                        h3 = 0.0
+                        if g != 0.0 and cost > 0.0 and ra > 0.0:
+                            rr = p[E.P_RATE]
+                            disc = (
+                                math.exp(-rr * (next_exp - t_ns) * YEARS_PER_NS)
+                                if rr != 0.0
+                                else 1.0
+                            )
+                            h3 = 1.5 * disc * cost * index[opt_inst, t] * g * g / ra
+                    else:
+                        h3 = _ww_band3_nb(
+                            slots, t, t_ns, index, log_index, iv, smile, inst_und,
+                            vparams[c, inst_venue[hedge_inst], E.V_TAKER], p[E.P_RISK_AVERSION],
+                        )  # fmt: skip
                     a_net = abs(net)
                     if a_net * a_net * a_net > h3:
                         fire = True
