@@ -1164,15 +1164,29 @@ def run_config_nb(
         hedge_ok = trade_ok
         size_mult = 1.0
         if risk_on and failed_bar < 0:
-            (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta,
-             dbuf_len) = _overlays_nb(
-                c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash, pos,
-                entry, slots, orders, close, mark, index, log_index, iv, smile, inst_und,
-                inst_kind, inst_venue, inst_cs, inst_lot, venue_fx_inst, due_bar, tier_floor,
-                tier_cap, tier_mmr, tier_amt, vparams, d_fee, d_opt, tot, s_opt, rl_i, rl_f, ev_i,
-                ev_f, rs, vol_ring, trend_ring, leg_until, st, ovs, n_ev, n_rl, n_live,
-                n_open_slots, next_exp, opt_delta, dbuf_len,
+            vs = vl = tr = math.nan
+            if p[E.P_VOL_K] > 0.0 and t > 0 and main_inst >= 0:
+                r_m = math.log(close[main_inst, t] / close[main_inst, t - 1])
+                vs, vl = vol_update_nb(rs, vol_ring, r_m * r_m, int(p[E.P_VOL_SHORT]))
+            if p[E.P_TREND_THR] > 0.0 and main_inst >= 0:
+                tr = trend_update_nb(rs, trend_ring, close[main_inst, t], int(p[E.P_TREND_FAST]))
+            due = _overlays_due_nb(
+                p, ovs, t, t_ns, vs, vl, tr, strategy, hedge_inst, leg_a, n_open_slots,
+                value_each_bar, cash, pos, entry, slots, close, index, inst_kind, inst_venue,
+                inst_cs, venue_fx_inst, leg_until,
             )  # fmt: skip
+            if not due:
+                trade_ok, hedge_ok, size_mult = _overlay_gates_nb(p, ovs, t_ns)
+            else:
+                (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp,
+                 opt_delta, dbuf_len) = _overlays_nb(
+                    c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash,
+                    pos, entry, slots, orders, close, mark, index, log_index, iv, smile,
+                    inst_und, inst_kind, inst_venue, inst_cs, inst_lot, venue_fx_inst, due_bar,
+                    tier_floor, tier_cap, tier_mmr, tier_amt, vparams, d_fee, d_opt, tot, s_opt,
+                    rl_i, rl_f, ev_i, ev_f, vs, vl, tr, leg_until, st, ovs, n_ev, n_rl, n_live,
+                    n_open_slots, next_exp, opt_delta, dbuf_len,
+                )  # fmt: skip
         if strategy == E.STRAT_STRADDLE and failed_bar < 0 and ovs[0] == 0.0:
             if ovs[6] != 0.0 or (roll_before > 0.0 and next_exp - t_ns <= roll_before):  # early
                 if not value_each_bar:
@@ -1869,12 +1883,81 @@ def run_config_nb(
     tr[E.T_EVENT_N] = n_ev
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _overlay_gates_nb(p, ovs, t_ns):
+    """(trade allowed, hedging allowed, size multiplier) from the overlay state."""
+    trade_ok = ovs[0] == 0.0 and t_ns >= ovs[3]
+    size_mult = 1.0
+    if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 0.0:
+        trade_ok = False
+    if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 1.0:
+        size_mult = p[E.P_VOL_FACTOR]
+    hedge_ok = trade_ok and not (ovs[5] != 0.0 and p[E.P_TREND_ACT] == 0.0)
+    return trade_ok, hedge_ok, size_mult
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _overlays_due_nb(p, ovs, t, t_ns, vs, vl, tr, strategy, hedge_inst, leg_a, n_open_slots,
+                     value_each_bar, cash, pos, entry, slots, close, index, inst_kind,
+                     inst_venue, inst_cs, venue_fx_inst, leg_until):  # fmt: skip
+    """Whether any overlay may act at this bar - a cheap, conservative test run inline every
+    bar, so that :func:`_overlays_nb` (a call with many arrays, costly per bar) runs only
+    when something can happen: a vol or trend state change, a pause ending, a possible stop
+    breach (equity without long options is a lower bound), a leg beyond its stop, an open
+    perp under the margin buffer rule, an inventory at its reset level."""
+    if p[E.P_VOL_K] > 0.0 and vs == vs and (vs > p[E.P_VOL_K] * vl) != (ovs[4] != 0.0):
+        return True
+    if p[E.P_TREND_THR] > 0.0 and tr == tr:
+        d_new = 0.0
+        if tr > p[E.P_TREND_THR]:
+            d_new = 1.0
+        elif tr < -p[E.P_TREND_THR]:
+            d_new = -1.0
+        if d_new != ovs[5]:
+            return True
+    if ovs[3] > -np.inf and t_ns >= ovs[3]:
+        return True
+    if p[E.P_STOP_LOSS] > 0.0:
+        if ovs[0] != 0.0:
+            if ovs[1] >= 0.0 and t_ns >= ovs[1]:
+                return True
+        else:
+            eq = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue, inst_cs, close,
+                                index, venue_fx_inst, t, value_each_bar)  # fmt: skip
+            if eq < ovs[2] * (1.0 - p[E.P_STOP_LOSS]):
+                return True
+    if ovs[0] != 0.0:
+        return False
+    for i in range(pos.shape[0]):
+        if pos[i] == 0.0:
+            continue
+        if p[E.P_MARGIN_BUF] > 0.0 and inst_kind[i] != E.SPOT:
+            return True
+        if p[E.P_LEG_STOP] > 0.0 and t_ns >= leg_until[i]:
+            u = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t])
+            basis = abs(pos[i]) * inst_cs[i]
+            basis = basis / entry[i] if inst_kind[i] == E.PERP_INVERSE else basis * entry[i]
+            if u < -p[E.P_LEG_STOP] * basis:
+                return True
+    if p[E.P_INV_RESET] > 0.0:
+        if strategy == E.STRAT_STRADDLE and hedge_inst >= 0 and n_open_slots > 0:
+            hd = _inst_delta(inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst],
+                             close[hedge_inst, t])  # fmt: skip
+            if abs(hd) >= p[E.P_INV_RESET]:
+                return True
+        elif strategy == E.STRAT_SCALP and pos[leg_a] != 0.0:
+            hd = coin_delta_nb(inst_kind[leg_a], inst_cs[leg_a], pos[leg_a], close[leg_a, t])
+            if abs(hd) >= p[E.P_INV_RESET]:
+                return True
+    return False
+
+
 @njit(cache=True, error_model="numpy")
 def _overlays_nb(
     c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash, pos, entry,
     slots, orders, close, mark, index, log_index, iv, smile, inst_und, inst_kind, inst_venue,
     inst_cs, inst_lot, venue_fx_inst, due_bar, tier_floor, tier_cap, tier_mmr, tier_amt,
-    vparams, d_fee, d_opt, tot, s_opt, rl_i, rl_f, ev_i, ev_f, rs, vol_ring, trend_ring,
+    vparams, d_fee, d_opt, tot, s_opt, rl_i, rl_f, ev_i, ev_f, vs, vl, tr,
     leg_until, st, ovs, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta, dbuf_len,
 ):  # fmt: skip
     """The risk overlays of one bar (``RiskSpec``), on the state after this bar's fills and
@@ -1887,9 +1970,7 @@ def _overlays_nb(
     n_ven = cash.shape[0]
     size_mult = 1.0
     m = main_inst
-    if p[E.P_VOL_K] > 0.0 and t > 0 and m >= 0:
-        r = math.log(close[m, t] / close[m, t - 1])
-        vs, vl = vol_update_nb(rs, vol_ring, r * r, int(p[E.P_VOL_SHORT]))
+    if p[E.P_VOL_K] > 0.0:
         if vs == vs:
             on = vs > p[E.P_VOL_K] * vl
             if on != (ovs[4] != 0.0):
@@ -1898,8 +1979,7 @@ def _overlays_nb(
                     ev_i, ev_f, n_ev, c, t, E.EV_VOL_PAUSE if on else E.EV_VOL_CALM, m,
                     vs, p[E.P_VOL_K] * vl,
                 )  # fmt: skip
-    if p[E.P_TREND_THR] > 0.0 and m >= 0:
-        tr = trend_update_nb(rs, trend_ring, close[m, t], int(p[E.P_TREND_FAST]))
+    if p[E.P_TREND_THR] > 0.0:
         if tr == tr:
             d_new = 0
             if tr > p[E.P_TREND_THR]:
@@ -2057,12 +2137,7 @@ def _overlays_nb(
                     n_live += 1
                 n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_INV_RESET, leg_a, hd,
                                     p[E.P_INV_RESET])  # fmt: skip
-    trade_ok = ovs[0] == 0.0 and t_ns >= ovs[3]
-    if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 0.0:
-        trade_ok = False
-    if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 1.0:
-        size_mult = p[E.P_VOL_FACTOR]
-    hedge_ok = trade_ok and not (ovs[5] != 0.0 and p[E.P_TREND_ACT] == 0.0)
+    trade_ok, hedge_ok, size_mult = _overlay_gates_nb(p, ovs, t_ns)
     return (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta,
             dbuf_len)  # fmt: skip
 
