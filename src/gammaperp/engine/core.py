@@ -45,7 +45,9 @@ def _run_batch_nb(n_cfg, *args):  # pragma: no cover - compiled
     """Every configuration of a batch in parallel: ``args`` are ``run_config_nb``'s arguments
     after the configuration index (each configuration writes only its own output rows)."""
     for c in prange(n_cfg):
-        run_config_nb(c, *args)
+        # prange's index is unsigned: pass an int64 so that this reuses the kernel compiled
+        # (and cached) for single runs instead of compiling a second copy
+        run_config_nb(np.int64(c), *args)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,26 @@ def constant_funding(ts: np.ndarray, rate: float, interval_hours: float) -> tupl
     return fts, np.full(fts.shape[0], float(rate))
 
 
+def _iv_series(iv, aligned_iv, iv_scale: float, ts: np.ndarray):
+    """The IV to set: ``iv`` (a constant or per-bar array) when given, else the aligned series
+    times ``iv_scale``, which must be known at every bar (errors name the first hole)."""
+    if iv is not None:
+        return iv
+    series = np.asarray(aligned_iv, dtype=np.float64) * iv_scale
+    if np.isnan(series).all():
+        raise DataError(
+            "no implied volatility: give an IV series (market.iv) or a constant "
+            "(market.iv_constant)"
+        )
+    if np.isnan(series).any():
+        i = int(np.argmax(np.isnan(series)))
+        raise DataError(
+            f"implied vol unknown at bar {i} "
+            f"({np.datetime64(int(ts[i]), 'ns')}Z): the IV series has a hole"
+        )
+    return series
+
+
 def market_from_aligned(
     aligned: AlignedMarket,
     instruments: Sequence[Instrument],
@@ -88,22 +108,9 @@ def market_from_aligned(
         )
     unds = dict.fromkeys(i.underlying for i in instruments)
     for u in unds:
-        if iv is not None:
-            series = iv
-        else:
-            series = np.asarray(aligned.iv, dtype=np.float64) * iv_scale
-            if np.isnan(series).all():
-                raise DataError(
-                    "no implied volatility: give an IV series (market.iv) or a constant "
-                    "(market.iv_constant)"
-                )
-            if np.isnan(series).any():
-                i = int(np.argmax(np.isnan(series)))
-                raise DataError(
-                    f"implied vol unknown at bar {i} "
-                    f"({np.datetime64(int(aligned.ts[i]), 'ns')}Z): the IV series has a hole"
-                )
-        b.set_iv(u, series, skew=skew, curvature=curvature)
+        b.set_iv(
+            u, _iv_series(iv, aligned.iv, iv_scale, aligned.ts), skew=skew, curvature=curvature
+        )
     m = b.build()
     for key in ("bars_dropped_before_first_iv", "bar_seconds", "funding_events"):
         if key in aligned.meta:
@@ -232,22 +239,7 @@ def market_from_multi(
             kwargs = {"funding_ts": fts, "funding_rate": frate, "funding_interval_hours": fint}
         b.add_instrument(inst, cols.pop("close"), **cols, **kwargs)
     for u in dict.fromkeys(iv_underlyings):
-        if iv is not None:
-            series = iv
-        else:
-            series = np.asarray(base.iv, dtype=np.float64) * iv_scale
-            if np.isnan(series).all():
-                raise DataError(
-                    "no implied volatility: give an IV series (market.iv) or a constant "
-                    "(market.iv_constant)"
-                )
-            if np.isnan(series).any():
-                i = int(np.argmax(np.isnan(series)))
-                raise DataError(
-                    f"implied vol unknown at bar {i} "
-                    f"({np.datetime64(int(ts[i]), 'ns')}Z): the IV series has a hole"
-                )
-        b.set_iv(u, series, skew=skew, curvature=curvature)
+        b.set_iv(u, _iv_series(iv, base.iv, iv_scale, ts), skew=skew, curvature=curvature)
     m = b.build()
     for key in ("bar_seconds", "funding_events"):
         if key in main.meta:
