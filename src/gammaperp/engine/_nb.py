@@ -294,13 +294,15 @@ def revalue_slots_call_nb(slots, t, t_ns, index, log_index, iv, smile, inst_und,
 
 @njit(cache=True, error_model="numpy")
 def delta_block_nb(dbuf, gbuf, want_gamma, slots, t0, ts, index, log_index, iv, smile, inst_und):
-    """Summed delta of the active slots for bars ``t0 .. t0 + len - 1``; returns ``len``.
-    With ``want_gamma`` also their summed gamma per coin (market vol, as
-    :func:`_ww_band3_nb` computes it, bit for bit) into ``gbuf``: the Whalley-Wilmott band.
+    """Summed delta of the active slots for bars ``t0 .. t0 + len - 1`` in ``dbuf[:len]``;
+    returns ``len`` (at most ``DELTA_BLOCK``; ``dbuf[DELTA_BLOCK:]`` is scratch space). With
+    ``want_gamma`` also their summed gamma per coin (market vol, as :func:`_ww_band3_nb`
+    computes it, bit for bit) into ``gbuf``: the Whalley-Wilmott band.
 
     The same arithmetic as :func:`slot_eval_nb` (bit-identical deltas), but the bars are
-    independent, so the CPU overlaps their square roots, divisions and ``erfc`` calls."""
-    n = min(dbuf.shape[0], ts.shape[0] - t0)
+    independent: a first loop computes every bar's ``d1`` (square roots and divisions, which
+    the compiler vectorises), a second one the ``erfc`` calls, which the CPU overlaps."""
+    n = min(DELTA_BLOCK, ts.shape[0] - t0)
     for j in range(n):
         dbuf[j] = 0.0
         gbuf[j] = 0.0
@@ -317,27 +319,47 @@ def delta_block_nb(dbuf, gbuf, want_gamma, slots, t0, ts, index, log_index, iv, 
         logk = slots[k, SL_LOGK]
         expiry = slots[k, SL_EXPIRY_NS]
         rate = slots[k, SL_RATE]
-        carry = slots[k, SL_CARRY]
+        carry = slots[k, SL_CARRY] if model != 1 else rate  # _opt_core_nb's q
         cq = slots[k, SL_CALL_QTY]
         pq = slots[k, SL_PUT_QTY]
         lel = slots[k, SL_LELAND]
-        q_g = rate if model == 1 else carry
+        drift = rate - carry
+        # d1 as in _opt_core_nb (meaningless where tau <= 0: those bars take intrinsic deltas)
         for j in range(n):
             t = t0 + j
             log_sk = log_index[si, t] - logk
             tau = (expiry - ts[t]) * YEARS_PER_NS
             v = smile_vol_nb(iv[u, t], skew, curv, -log_sk)
-            if want_gamma and tau > 0.0:
-                sq = v * math.sqrt(tau)
-                d1 = (log_sk + (rate - q_g + 0.5 * v * v) * tau) / sq
-                pdf = 0.3989422804014327 * math.exp(-0.5 * d1 * d1)
-                dq = math.exp(-q_g * tau) if q_g != 0.0 else 1.0
-                gbuf[j] += (cq + pq) * dq * pdf / (index[si, t] * sq)
             if lel != 0.0:
                 v = leland_vol_nb(v, lel)
-            _, dlt = _opt_core_nb(model, index[si, t], strike, log_sk, tau, v, rate, carry, cq,
-                                  pq, False)  # fmt: skip
+            sq = v * math.sqrt(tau)
+            dbuf[DELTA_BLOCK + j] = (log_sk + (drift + 0.5 * v * v) * tau) / sq
+        for j in range(n):
+            t = t0 + j
+            tau = (expiry - ts[t]) * YEARS_PER_NS
+            if tau <= 0.0:
+                # at or after expiry: _opt_core_nb's intrinsic delta
+                _, dlt = _opt_core_nb(model, index[si, t], strike, 0.0, tau, 0.0, rate, carry,
+                                      cq, pq, False)  # fmt: skip
+            else:
+                n1 = norm_cdf_nb(dbuf[DELTA_BLOCK + j])
+                dq = math.exp(-carry * tau) if carry != 0.0 else 1.0
+                dlt = cq * dq * n1 + pq * dq * (n1 - 1.0)
             dbuf[j] += dlt
+        if want_gamma:
+            # gamma at the market vol (no Leland adjustment), as _ww_band3_nb computes it
+            for j in range(n):
+                t = t0 + j
+                tau = (expiry - ts[t]) * YEARS_PER_NS
+                if tau <= 0.0:
+                    continue
+                log_sk = log_index[si, t] - logk
+                v = smile_vol_nb(iv[u, t], skew, curv, -log_sk)
+                sq = v * math.sqrt(tau)
+                d1 = (log_sk + (rate - carry + 0.5 * v * v) * tau) / sq
+                pdf = 0.3989422804014327 * math.exp(-0.5 * d1 * d1)
+                dq = math.exp(-carry * tau) if carry != 0.0 else 1.0
+                gbuf[j] += (cq + pq) * dq * pdf / (index[si, t] * sq)
     return n
 
 
@@ -527,6 +549,161 @@ def slippage_nb(model, qty, cs, price, spread, sigma, volume, bps, k_vol, k_impa
 # ----------------------------------------------------------------------------------------------
 # margin primitives
 # ----------------------------------------------------------------------------------------------
+# Margin boxes (the kernel's step 5, fast path). While a cross-margined venue holds a single
+# linear perp and nothing about it changes (wallet, position, entry, option value), the per-bar
+# margin check depends on the bar's prices only, linearly within a tier bracket. Its exact
+# evaluation at one bar yields a price interval - the box - inside which a bar provably changes
+# nothing (no liquidation, margin ratio below the running maximum); bars are checked against it
+# and only the others are evaluated. Row ``mbox[v]`` holds the box of venue ``v``:
+MB_LO = 0  # the box: both the mark and the adverse extreme of a bar in [lo, hi] ...
+MB_HI = 1
+MB_MR = 2  # ... given a running maximum margin ratio >= this one
+MB_OLO = 3  # outer box: no liquidation and the same bracket (the ratio is not bounded)
+MB_OHI = 4
+MB_ELO = 5  # outer box where the equity with options also stays positive
+MB_EHI = 6
+MB_CASH = 7  # the state: wallet, perp position and entry, long options' (last) value
+MB_POS = 8
+MB_ENTRY = 9
+MB_STALE = 10
+MB_MARK = 11  # mark and adverse price of the bar last evaluated (inside the box by definition)
+MB_ADV = 12
+MB_RATE = 13  # the bracket's maintenance rate and amount
+MB_CUM = 14
+MB_MAG = 15  # magnitude of the terms of the check (scales the slack)
+MB_BASE = 16  # equity with options = base + pcs*mark, pcs = pos*cs
+MB_PCS = 17
+MB_K1 = 18  # maint = k1*mark - cum, k1 = |pos|*cs*rate
+N_MB = 19
+MB_SLACK = 1e-12  # relative safety margin, hundreds of times the rounding error it covers
+MB_SCAN = 32  # bars of prices checked against a margin box at a time
+
+
+@njit(cache=True, error_model="numpy")
+def margin_box_nb(mbox, v, wallet, pos, cs, entry, stale, mr, mark, adverse, cap, mmr, amt):
+    """Compute ``mbox[v]`` for a cross-margined venue holding only the linear perp position
+    ``pos`` (entry ``entry``, contract size ``cs``) with ``wallet`` and long options worth
+    ``stale``, from its exact margin check at a bar with prices ``mark`` and ``adverse`` that
+    left the running maximum margin ratio at ``mr``. For every bar whose mark ``m`` and adverse
+    extreme ``a`` both lie in the box:
+
+    * the intrabar equity ``wallet + pos*cs*(a - entry)`` stays at least the maintenance
+      margin ``|pos|*cs*m*rate - cum`` of the bracket (no liquidation; the outer box), and
+    * the margin ratio ``maint / (wallet + pos*cs*(m - entry) + stale)`` does not exceed
+      ``mr`` and its denominator stays positive (the running maximum is unchanged).
+
+    Every inequality holds with a slack of ``MB_SLACK`` times the magnitude of its terms,
+    orders of magnitude above the rounding error of the kernel's evaluation of the same
+    quantities, so a bar inside the box would leave the kernel's state bit for bit unchanged.
+    The boxes stay within ``[mark/2, 2*mark]`` (this bounds the magnitudes) and within the
+    bracket of ``mark``. The tier table is row ``v`` of ``cap``, ``mmr``, ``amt`` (no row
+    views: a view is a refcounted object). An empty box has ``lo > hi``.
+    """
+    for j in range(N_MB):
+        mbox[v, j] = 0.0
+    mbox[v, MB_CASH] = wallet
+    mbox[v, MB_POS] = pos
+    mbox[v, MB_ENTRY] = entry
+    mbox[v, MB_STALE] = stale
+    mbox[v, MB_MARK] = mark
+    mbox[v, MB_ADV] = adverse
+    mbox[v, MB_LO] = np.inf
+    mbox[v, MB_HI] = -np.inf
+    mbox[v, MB_OLO] = np.inf
+    mbox[v, MB_OHI] = -np.inf
+    mbox[v, MB_ELO] = np.inf
+    mbox[v, MB_EHI] = -np.inf
+    a_sz = abs(pos) * cs  # the kernel's notional is abs(pos) * cs * mark
+    pcs = pos * cs
+    base = wallet - pcs * entry + stale
+    if not (mark > 0.0 and mark < np.inf and a_sz > 0.0 and a_sz < np.inf and abs(base) < np.inf):
+        return
+    # the bracket of the mark (bracket_index_nb on row v)
+    n_b = cap.shape[1]
+    b = n_b - 1
+    for j in range(n_b - 1):
+        if a_sz * mark <= cap[v, j]:
+            b = j
+            break
+    rate = mmr[v, b]
+    cum = amt[v, b]
+    mag = abs(wallet) + abs(stale) + abs(pcs * entry) + a_sz * 4.0 * mark * (1.0 + rate)
+    mag += abs(cum)
+    d = MB_SLACK * mag
+    lo = 0.5 * mark
+    hi = 2.0 * mark
+    # the same bracket: cap[b-1] < notional (<= cap[b] unless b is the last bracket)
+    if b > 0:
+        lo = max(lo, cap[v, b - 1] / a_sz * (1.0 + MB_SLACK))
+    if b < n_b - 1:
+        hi = min(hi, cap[v, b] / a_sz * (1.0 - MB_SLACK))
+    # no liquidation: wallet + pcs*(a - entry) >= maint(m) + d for all m <= hi
+    need = a_sz * rate * hi - cum + d - wallet
+    if pos > 0.0:
+        lo = max(lo, entry + need / pcs)
+    else:
+        hi = min(hi, entry + need / pcs)
+    if not (lo <= hi):
+        return
+    mbox[v, MB_OLO] = lo
+    mbox[v, MB_OHI] = hi
+    # equity with options positive: base + pcs*m >= d
+    if pos > 0.0:
+        lo = max(lo, (d - base) / pcs)
+    else:
+        hi = min(hi, (d - base) / pcs)
+    if not (lo <= hi):
+        return
+    mbox[v, MB_ELO] = lo
+    mbox[v, MB_EHI] = hi
+    mbox[v, MB_RATE] = rate
+    mbox[v, MB_CUM] = cum
+    mbox[v, MB_MAG] = mag
+    mbox[v, MB_BASE] = base
+    mbox[v, MB_PCS] = pcs
+    mbox[v, MB_K1] = a_sz * rate
+    margin_box_ratio_nb(mbox, v, mr)
+
+
+@njit(cache=True, error_model="numpy")
+def margin_box_ratio_nb(mbox, v, mr):
+    """Set the box of ``mbox[v]`` for the running maximum margin ratio ``mr``: its outer box
+    with positive equity where also ``k1*m - cum <= mr * (base + pcs*m) - slack``."""
+    mbox[v, MB_MR] = mr
+    lo = mbox[v, MB_ELO]
+    hi = mbox[v, MB_EHI]
+    if mr > 0.0 and mr < np.inf and lo <= hi:
+        d = MB_SLACK * mbox[v, MB_MAG] * (1.0 + mr)
+        slope = mbox[v, MB_K1] - mr * mbox[v, MB_PCS]
+        rhs = mr * mbox[v, MB_BASE] + mbox[v, MB_CUM] - d
+        if slope > 0.0:
+            hi = min(hi, rhs / slope)
+        elif slope < 0.0:
+            lo = max(lo, rhs / slope)
+        elif rhs < 0.0:
+            hi = -np.inf
+    else:
+        hi = -np.inf
+    if not (lo <= hi):
+        lo = np.inf
+        hi = -np.inf
+    mbox[v, MB_LO] = lo
+    mbox[v, MB_HI] = hi
+
+
+@njit(cache=True, error_model="numpy")
+def margin_box_scan_nb(lo, hi, m0, a0, mark, low, high, long, i, t0, t1):
+    """First bar in ``t0 .. t1 - 1`` whose mark or adverse price (``low`` if ``long``, else
+    ``high``) of instrument ``i`` leaves the margin box ``[lo, hi]`` without repeating the
+    prices ``m0``, ``a0`` of the bar last evaluated; ``t1`` if none does."""
+    for u in range(t0, t1):
+        m = mark[i, u]
+        a = low[i, u] if long else high[i, u]
+        if not ((lo <= m and m <= hi and lo <= a and a <= hi) or (m == m0 and a == a0)):
+            return u
+    return t1
+
+
 # ----------------------------------------------------------------------------------------------
 # the kernel
 # ----------------------------------------------------------------------------------------------
@@ -802,7 +979,9 @@ def run_config_nb(
     instantaneous state at the block's last bar, flows summed over the block. Options are
     revalued every bar when stride is 1, when any venue is coin-margined or options are short;
     otherwise only where needed (record points, expiries, rolls, margin stress) - exact in
-    aggregate, and much faster (the delta is still computed every bar).
+    aggregate, and much faster (the delta is still computed every bar). In that mode a venue
+    holding a single linear perp skips its per-bar margin check while nothing about it changes
+    and the prices stay in its margin box (:func:`margin_box_nb`): bit-identical results.
 
     ``py_buf`` (an array, not None) switches on the Python strategy protocol: after the
     built-in strategy decided, the kernel calls :func:`_python_decide` (object mode), which asks
@@ -856,7 +1035,7 @@ def run_config_nb(
     n_live = 0  # active orders (in flight or resting)
     n_rejected = 0
     open_refused = False
-    dbuf = np.empty(DELTA_BLOCK)  # option delta of upcoming bars (fast path)
+    dbuf = np.empty(2 * DELTA_BLOCK)  # option delta of upcoming bars (fast path), scratch
     gbuf = np.empty(DELTA_BLOCK)  # their gamma (only with the Whalley-Wilmott trigger)
     trig = int(p[E.P_TRIGGERS])
     want_gamma = (trig & E.TRIG_WW) != 0
@@ -892,6 +1071,17 @@ def run_config_nb(
     bars_run = 0
     mr_block = 0.0
     until_rec = stride  # bars left until the next record column
+    # margin boxes (step 5 fast path, see margin_box_nb), for cross-margined venues when options
+    # are valued only where needed: mb_inst[v] is the venue's perp (-1: no box, -2: the venue
+    # held nothing at its last check); its prices up to bar mb_end[v] - 1 are in the box
+    mbox = np.zeros((n_ven, N_MB))
+    mb_inst = np.full(n_ven, -1, dtype=np.int64)
+    mb_end = np.zeros(n_ven, dtype=np.int64)
+    box_ok = np.zeros(n_ven, dtype=np.bool_)
+    solo = np.zeros(n_ven, dtype=np.bool_)  # the venue lists a single instrument
+    for v in range(n_ven):
+        box_ok[v] = not value_each_bar and vparams[c, v, E.V_ISOLATED] == 0.0
+        solo[v] = (inst_venue == v).sum() == 1
 
     # ---- perp templates and risk overlays -------------------------------------------------
     last_rate = np.full(n_inst, np.nan)  # last settled funding rate per instrument
@@ -1574,7 +1764,71 @@ def run_config_nb(
             n_live -= 1
 
         # ---- 5. margin check and liquidation ---------------------------------------------
+        # fast path (margin_box_nb): the check below changes nothing while each venue either
+        # holds nothing or is in the state of its last exact check with the bar's prices
+        # inside its margin box. A bar in the outer box only (no liquidation, same bracket:
+        # a new maximum margin ratio, perhaps) needs just the ratio, computed as below.
+        # Anything else - a state change, prices outside, a new record column - runs the check.
+        quiet = True
         for v in range(n_ven):
+            bi = mb_inst[v]
+            if bi == -1:
+                quiet = False
+                break
+            if bi == -2 or not solo[v]:
+                # no other open position on the venue (the box's perp aside)
+                for i in range(n_inst):
+                    if i != bi and inst_venue[i] == v and pos[i] != 0.0:
+                        quiet = False
+                if not quiet:
+                    break
+                if bi == -2:
+                    continue
+            if not (
+                cash[v] == mbox[v, MB_CASH]
+                and pos[bi] == mbox[v, MB_POS]
+                and entry[bi] == mbox[v, MB_ENTRY]
+            ):
+                quiet = False
+                break
+            stale = 0.0
+            for k in range(MAX_SLOTS):
+                if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+                    stale += slots[k, SL_VALUE]
+            if stale != mbox[v, MB_STALE]:
+                quiet = False
+                break
+            evaluate = mr_block < mbox[v, MB_MR]  # a new record column restarted the maximum
+            if not evaluate and t >= mb_end[v]:
+                # check the next bars' prices against the box
+                mb_end[v] = margin_box_scan_nb(
+                    mbox[v, MB_LO], mbox[v, MB_HI], mbox[v, MB_MARK], mbox[v, MB_ADV], mark,
+                    low, high, pos[bi] > 0.0, bi, t, min(t + MB_SCAN, n_bars),
+                )  # fmt: skip
+                evaluate = mb_end[v] == t
+            if evaluate:
+                m_t = mark[bi, t]
+                a_t = low[bi, t] if pos[bi] > 0.0 else high[bi, t]
+                if not (
+                    mbox[v, MB_OLO] <= m_t
+                    and m_t <= mbox[v, MB_OHI]
+                    and mbox[v, MB_OLO] <= a_t
+                    and a_t <= mbox[v, MB_OHI]
+                ):
+                    quiet = False
+                    break
+                # the same arithmetic as the check below (single linear perp, its bracket)
+                um = unrealized_nb(E.PERP_LINEAR, inst_cs[bi], pos[bi], entry[bi], m_t)
+                notional = abs(pos[bi]) * inst_cs[bi] * m_t
+                maint = 0.0
+                maint += notional * mbox[v, MB_RATE] - mbox[v, MB_CUM]
+                mr_block = _ratio_max_nb(mr_block, maint, cash[v] + um + stale)
+                margin_box_ratio_nb(mbox, v, mr_block)
+                mbox[v, MB_MARK] = m_t
+                mbox[v, MB_ADV] = a_t
+                mb_end[v] = t + 1
+        for v in range(0 if quiet else n_ven):
+            mb_inst[v] = -1
             isolated = vparams[c, v, E.V_ISOLATED] != 0.0
             if isolated:
                 # each perp position is margined by its own isolated margin and liquidated alone
@@ -1614,9 +1868,13 @@ def run_config_nb(
             eq_mark = cash[v]
             worst_eq = cash[v]
             maint = 0.0
+            n_held = 0  # open positions of the venue, the last one in held
+            held = -1
             for i in range(n_inst):
                 if inst_venue[i] != v or pos[i] == 0.0:
                     continue
+                n_held += 1
+                held = i
                 if isolated and inst_kind[i] != E.SPOT:
                     # the isolated margin is reserved for its position
                     iso = isolated_margin_nb(
@@ -1642,6 +1900,9 @@ def run_config_nb(
                         notional, tier_floor[v], tier_cap[v], tier_mmr[v], tier_amt[v]
                     )
             if maint <= 0.0 and not value_each_bar:
+                if box_ok[v] and n_held == 0:
+                    mb_inst[v] = -2  # nothing held: nothing to check until a position opens
+                    mb_end[v] = n_bars
                 continue
             if not value_each_bar and worst_eq >= maint:
                 # long options only (value >= 0): no breach possible without valuing them; the
@@ -1651,6 +1912,14 @@ def run_config_nb(
                     if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
                         stale += slots[k, SL_VALUE]
                 mr_block = _ratio_max_nb(mr_block, maint, eq_mark + stale)
+                if box_ok[v] and n_held == 1 and inst_kind[held] == E.PERP_LINEAR:
+                    margin_box_nb(
+                        mbox, v, cash[v], pos[held], inst_cs[held], entry[held], stale, mr_block,
+                        mark[held, t], low[held, t] if pos[held] > 0.0 else high[held, t],
+                        tier_cap, tier_mmr, tier_amt,
+                    )  # fmt: skip
+                    mb_inst[v] = held
+                    mb_end[v] = t + 1
                 continue
             if not value_each_bar:
                 revalue_slots_call_nb(

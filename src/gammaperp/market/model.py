@@ -336,6 +336,16 @@ class MarketBuilder:
                 out[j] = x["cols"][col]
             return out
 
+        close = stack("close")
+
+        def stack_or_close(col: str) -> np.ndarray:
+            """Mark / index that fall back to the close everywhere share its array (read-only:
+            one year of minute bars saves 4 MB per column per instrument)."""
+            if all(x["cols"][col] is x["cols"]["close"] for x in self._inst):
+                close.flags.writeable = False
+                return close
+            return stack(col)
+
         underlyings = tuple(dict.fromkeys(x["inst"].underlying for x in self._inst))
         missing = [u for u in underlyings if u not in self._iv]
         iv = np.empty((len(underlyings), n), dtype=np.float64)
@@ -364,14 +374,14 @@ class MarketBuilder:
         return Market(
             ts=self.ts,
             instruments=tuple(x["inst"] for x in self._inst),
-            close=stack("close"),
+            close=close,
             open=stack("open"),
             high=stack("high"),
             low=stack("low"),
             volume=stack("volume"),
             spread=stack("spread"),
-            mark=stack("mark"),
-            index=stack("index"),
+            mark=stack_or_close("mark"),
+            index=stack_or_close("index"),
             underlyings=underlyings,
             inst_underlying=inst_underlying,
             iv=iv,
