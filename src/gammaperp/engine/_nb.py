@@ -1554,6 +1554,9 @@ def run_config_nb(
                         if _add_order(orders, hedge_inst, q, otype, lim, due, E.R_HEDGE, t) >= 0:
                             n_live += 1
 
+        # the carry and pair legs below are written out rather than shared through a helper:
+        # passing the order book and market arrays to a function every bar costs the loop
+        # atomic reference counting (measured: 9 -> 4.5 M bars/s)
         elif strategy == E.STRAT_CARRY and trade_ok:
             why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b, inst_kind[leg_a],
                                      inst_kind[leg_b], p)  # fmt: skip
@@ -1562,13 +1565,30 @@ def run_config_nb(
                 if t_ns < leg_until[i]:
                     continue
                 tgt = st[0] * p[E.P_QTY] * size_mult * (1.0 if j == 0 else -1.0)
+                cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                    close[i, t])  # fmt: skip
                 tol = p[E.P_TOL] * p[E.P_QTY] if why == 0 else 1e-12 * p[E.P_QTY]
-                added, n_ev = _to_target_nb(
-                    orders, i, tgt, tol, why if why != 0 else E.R_REBALANCE, t, due_bar[t],
-                    capped, p, pos, inst_kind, inst_venue, inst_cs, inst_lot, close, ev_i, ev_f,
-                    n_ev, c,
-                )  # fmt: skip
-                n_live += added
+                if abs(tgt - cur) > tol:
+                    q = round_to_nb(contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
+                                    inst_lot[i])  # fmt: skip
+                    if capped and q != 0.0:
+                        q, n_ev = _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs,
+                                          inst_lot, close, t, ev_i, ev_f, n_ev, c)  # fmt: skip
+                    if (
+                        q != 0.0
+                        and _add_order(
+                            orders,
+                            i,
+                            q,
+                            E.ORDER_MARKET,
+                            0.0,
+                            due_bar[t],
+                            why if why != 0 else E.R_REBALANCE,
+                            t,
+                        )
+                        >= 0
+                    ):
+                        n_live += 1
         elif strategy == E.STRAT_PAIR and failed_bar < 0:
             pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, int(p[E.P_STEP]))
             if trade_ok and st[2] == st[2]:
@@ -1582,13 +1602,47 @@ def run_config_nb(
                     if t_ns < leg_until[i]:
                         continue
                     tgt = qa if j == 0 else -st[2] * qa * close[leg_a, t] / close[leg_b, t]
+                    cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
+                                        close[i, t])  # fmt: skip
                     tol = 1e-9 * abs(tgt) if (j == 0 or why != 0) else p[E.P_TOL] * abs(tgt)
-                    added, n_ev = _to_target_nb(
-                        orders, i, tgt, tol, why if why != 0 else E.R_REBALANCE, t, due_bar[t],
-                        capped, p, pos, inst_kind, inst_venue, inst_cs, inst_lot, close, ev_i,
-                        ev_f, n_ev, c,
-                    )  # fmt: skip
-                    n_live += added
+                    if abs(tgt - cur) > tol:
+                        q = round_to_nb(
+                            contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
+                            inst_lot[i],
+                        )
+                        if capped and q != 0.0:
+                            q, n_ev = _cap_nb(
+                                orders,
+                                i,
+                                q,
+                                p,
+                                pos,
+                                inst_kind,
+                                inst_venue,
+                                inst_cs,
+                                inst_lot,
+                                close,
+                                t,
+                                ev_i,
+                                ev_f,
+                                n_ev,
+                                c,
+                            )
+                        if (
+                            q != 0.0
+                            and _add_order(
+                                orders,
+                                i,
+                                q,
+                                E.ORDER_MARKET,
+                                0.0,
+                                due_bar[t],
+                                why if why != 0 else E.R_REBALANCE,
+                                t,
+                            )
+                            >= 0
+                        ):
+                            n_live += 1
         elif strategy == E.STRAT_SCALP and failed_bar < 0:
             i = leg_a
             centre = scalp_centre_nb(st, ring_a, close[i, t])
@@ -2598,24 +2652,6 @@ def _free_collateral_nb(w, cash, pos, entry, slots, inst_kind, inst_venue, inst_
                 slots[k], index[int(slots[k, SL_INST]), t]
             )
     return free
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _to_target_nb(orders, i, tgt, tol, reason, t, due, capped, p, pos, inst_kind, inst_venue,
-                  inst_cs, inst_lot, close, ev_i, ev_f, n_ev, c):  # fmt: skip
-    """A market order moving instrument ``i``'s coin delta (position plus in-flight orders)
-    to ``tgt`` when it is more than ``tol`` away, clipped by the caps. Returns ``(orders
-    added, event count)``."""
-    cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i), close[i, t])
-    if not abs(tgt - cur) > tol:
-        return 0, n_ev
-    q = round_to_nb(contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]), inst_lot[i])
-    if capped and q != 0.0:
-        q, n_ev = _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs, inst_lot, close,
-                          t, ev_i, ev_f, n_ev, c)  # fmt: skip
-    if q != 0.0 and _add_order(orders, i, q, E.ORDER_MARKET, 0.0, due, reason, t) >= 0:
-        return 1, n_ev
-    return 0, n_ev
 
 
 @njit(cache=True, error_model="numpy")
