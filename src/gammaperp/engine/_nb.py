@@ -2698,19 +2698,10 @@ def _streak_nb(rs, pnl, fee, n_streak):
     return False
 
 
-@njit(cache=True, error_model="numpy")
-def _inst_delta(kind, cs, qty, price):
-    """Delta (coin of the underlying, USD P&L) of ``qty`` contracts of an instrument."""
-    if kind == E.PERP_INVERSE:
-        return qty * cs / price
-    return qty * cs
-
-
-@njit(cache=True, error_model="numpy")
-def _delta_to_qty(kind, cs, delta, price):
-    if kind == E.PERP_INVERSE:
-        return delta * price / cs
-    return delta / cs
+# coin delta of contracts and contracts for a coin delta: one implementation, shared with the
+# templates (gammaperp.engine._templates_nb)
+_inst_delta = coin_delta_nb
+_delta_to_qty = contracts_nb
 
 
 @njit(cache=True, error_model="numpy")
