@@ -19,7 +19,7 @@ class DeltaBand:
     band: float = 0.05
 
     def decide(self, state: State) -> list[Order]:
-        net = state.option_delta + state.delta(self.instrument, pending=True)
+        net = state.net_delta(self.instrument)
         if abs(net) > self.band:
             q = state.qty_for_delta(self.instrument, -net)
             if q != 0.0:
@@ -37,6 +37,6 @@ class TimeHedge:
     def decide(self, state: State) -> list[Order]:
         if state.t % self.every:
             return []
-        net = state.option_delta + state.delta(self.instrument, pending=True)
+        net = state.net_delta(self.instrument)
         q = state.qty_for_delta(self.instrument, -net)
         return [Order(self.instrument, q, reason="hedge")] if q else []
