@@ -1728,8 +1728,7 @@ def run_config_nb(
 
         # ---- 3b. a Python strategy decides (protocol: gammaperp.strategies.protocol) -------
         if py_buf is not None and failed_bar < 0:
-            with objmode(n_py="int64"):
-                n_py = _python_decide(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf)
+            n_py = _python_hook_nb(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf)
             for j in range(n_py):
                 otype = int(py_buf[j, 2])
                 due = due_bar[t] if otype == E.ORDER_MARKET else t + 1
@@ -2412,6 +2411,15 @@ def _overlays_nb(
     trade_ok, hedge_ok, size_mult = _overlay_gates_nb(p, ovs, t_ns)
     return (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta,
             dbuf_len)  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def _python_hook_nb(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf):
+    """The kernel's step into object mode, kept in its own small function: the kernel itself
+    stays a plain nopython function (no lifted with-block inside its bar loop)."""
+    with objmode(n_py="int64"):
+        n_py = _python_decide(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf)
+    return n_py
 
 
 def _python_decide(c, t, opt_delta, cash, pos, entry, slots, orders, py_buf):
