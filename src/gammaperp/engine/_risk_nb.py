@@ -11,8 +11,8 @@ rs    meaning
 2     running sum over the short window
 3     vol breaker on (1) / off (0)
 4     closes seen by the trend filter
-5     running sum of closes, fast window
-6     running sum of closes, slow window
+5     running sum of closes, slow window
+6     running sum of closes, fast window
 7     trend direction (+1 up, -1 down, 0 none)
 8     losing closing fills in a row
 ====  =====================================================================
@@ -41,64 +41,51 @@ def log_event_nb(ev_i, ev_f, n, c, t, code, inst, value, ref):
 
 
 @njit(cache=True, error_model="numpy")
-def vol_update_nb(rs, ring, r2, n_short):
-    """Push one squared log return; returns (short-window vol, long-window vol) per bar, NaN
-    until the long window is full. Sums are re-done once per window (no drift)."""
+def ring_push_nb(rs, i0, ring, x, n_short):
+    """Push ``x`` into ``ring`` (the long window) keeping ``rs[i0]`` = values seen,
+    ``rs[i0 + 1]`` = sum over the long window and ``rs[i0 + 2]`` = sum over the last
+    ``n_short``; both sums are re-done once per window (no drift). Returns the count."""
     w = ring.shape[0]
-    n = int(rs[0])
+    n = int(rs[i0])
     j = n % w
     if n >= w:
-        rs[1] -= ring[j]
+        rs[i0 + 1] -= ring[j]
     if n >= n_short:
-        rs[2] -= ring[(n - n_short) % w]
-    ring[j] = r2
-    rs[1] += r2
-    rs[2] += r2
+        rs[i0 + 2] -= ring[(n - n_short) % w]
+    ring[j] = x
+    rs[i0 + 1] += x
+    rs[i0 + 2] += x
     n += 1
-    rs[0] = n
+    rs[i0] = n
     if n % w == 0:
         s = 0.0
         for k in range(w):
             s += ring[k]
-        rs[1] = s
+        rs[i0 + 1] = s
         s = 0.0
         for k in range(n_short):
             s += ring[(n - 1 - k) % w]
-        rs[2] = s
-    if n < w:
+        rs[i0 + 2] = s
+    return n
+
+
+@njit(cache=True, error_model="numpy")
+def vol_update_nb(rs, ring, r2, n_short):
+    """Push one squared log return; returns (short-window vol, long-window vol) per bar, NaN
+    until the long window is full."""
+    if ring_push_nb(rs, 0, ring, r2, n_short) < ring.shape[0]:
         return math.nan, math.nan
     short = rs[2] / n_short
-    long = rs[1] / w
+    long = rs[1] / ring.shape[0]
     return math.sqrt(max(short, 0.0)), math.sqrt(max(long, 0.0))
 
 
 @njit(cache=True, error_model="numpy")
 def trend_update_nb(rs, ring, price, n_fast):
     """Push one close; returns fast SMA / slow SMA - 1 (NaN until the slow window is full)."""
-    w = ring.shape[0]
-    n = int(rs[4])
-    j = n % w
-    if n >= w:
-        rs[6] -= ring[j]
-    if n >= n_fast:
-        rs[5] -= ring[(n - n_fast) % w]
-    ring[j] = price
-    rs[5] += price
-    rs[6] += price
-    n += 1
-    rs[4] = n
-    if n % w == 0:
-        s = 0.0
-        for k in range(w):
-            s += ring[k]
-        rs[6] = s
-        s = 0.0
-        for k in range(n_fast):
-            s += ring[(n - 1 - k) % w]
-        rs[5] = s
-    if n < w:
+    if ring_push_nb(rs, 4, ring, price, n_fast) < ring.shape[0]:
         return math.nan
-    return (rs[5] / n_fast) / (rs[6] / w) - 1.0
+    return (rs[6] / n_fast) / (rs[5] / ring.shape[0]) - 1.0
 
 
 @njit(cache=True, error_model="numpy")
