@@ -36,8 +36,6 @@ from gammaperp.engine._risk_nb import (
     N_RSTATE,
     cap_qty_nb,
     log_event_nb,
-    trend_update_nb,
-    vol_update_nb,
 )
 from gammaperp.engine._templates_nb import (
     N_TSTATE,
@@ -46,7 +44,6 @@ from gammaperp.engine._templates_nb import (
     contracts_nb,
     inflight_nb,
     pair_sample_nb,
-    scalp_centre_nb,
 )
 from gammaperp.engine.margin import (
     liquidation_price_inverse_nb,
@@ -1085,6 +1082,7 @@ def run_config_nb(
 
     # ---- perp templates and risk overlays -------------------------------------------------
     last_rate = np.full(n_inst, np.nan)  # last settled funding rate per instrument
+    rates_new = True  # carry: a rate settled (or the direction changed) since its last check
     st = np.zeros(N_TSTATE)
     st[2] = np.nan if strategy == E.STRAT_PAIR else 0.0
     st[4] = 1.0
@@ -1108,8 +1106,19 @@ def run_config_nb(
     )
     n_streak = int(p[E.P_STREAK])
     rs = np.zeros(N_RSTATE)
-    vol_ring = np.zeros(max(1, int(p[E.P_VOL_LONG])))
-    trend_ring = np.zeros(max(1, int(p[E.P_TREND_SLOW])))
+    # rolling windows of the overlays, row 0: the vol breaker's squared log returns (long
+    # window), row 1: the trend filter's closes (slow window); per row its length, short-window
+    # length, values seen, sum over the long and over the short window
+    rg_w = np.array([max(1, int(p[E.P_VOL_LONG])), max(1, int(p[E.P_TREND_SLOW]))])
+    rg_ns = np.array([int(p[E.P_VOL_SHORT]), int(p[E.P_TREND_FAST])])
+    rings = np.zeros((2, max(rg_w[0], rg_w[1])))
+    rg_n = np.zeros(2, dtype=np.int64)
+    rg_long = np.zeros(2)
+    rg_short = np.zeros(2)
+    rg_inv = np.array([1.0 / rg_ns[0], 1.0 / rg_w[0], 1.0 / rg_ns[1], 1.0 / rg_w[1]])
+    vol_k2 = p[E.P_VOL_K] * p[E.P_VOL_K]
+    trend_hi = 1.0 + p[E.P_TREND_THR]
+    trend_lo = 1.0 - p[E.P_TREND_THR]
     # overlay state: 0 stopped (catastrophic stop), 1 resume time (-1: for good), 2 the stop's
     # base equity, 3 loss-streak pause end, 4 vol breaker on, 5 trend direction, 6 re-strike
     ovs = np.zeros(8)
@@ -1172,6 +1181,7 @@ def run_config_nb(
             if f_bar[fptr] == t:
                 i = f_inst[fptr]
                 last_rate[i] = f_rate[fptr]
+                rates_new = True
                 if pos[i] != 0.0:
                     v = inst_venue[i]
                     rec = fund_nb(
@@ -1354,27 +1364,141 @@ def run_config_nb(
         hedge_ok = trade_ok
         size_mult = 1.0
         if risk_on and failed_bar < 0:
-            vs = vl = tr = math.nan
-            if p[E.P_VOL_K] > 0.0 and t > 0 and main_inst >= 0:
-                r_m = math.log(close[main_inst, t] / close[main_inst, t - 1])
-                vs, vl = vol_update_nb(rs, vol_ring, r_m * r_m, int(p[E.P_VOL_SHORT]))
-            if p[E.P_TREND_THR] > 0.0 and main_inst >= 0:
-                tr = trend_update_nb(rs, trend_ring, close[main_inst, t], int(p[E.P_TREND_FAST]))
-            due = _overlays_due_nb(
-                p, ovs, t, t_ns, vs, vl, tr, strategy, hedge_inst, leg_a, n_open_slots,
-                value_each_bar, cash, pos, entry, slots, close, index, inst_kind, inst_venue,
-                inst_cs, venue_fx_inst, leg_until,
-            )  # fmt: skip
+            # Everything up to the call of _overlays_nb is written out rather than shared
+            # through helpers: a helper taking arrays costs the bar loop atomic reference
+            # counting on each of them, every bar (measured: 3 -> 10+ M bars/s).
+            # the rolling windows (each sum re-done once per window: no drift) and the states
+            # they give: vol_state 1 (short-window vol above k x the long one), 0 (not), -1
+            # (window not full); trend_state +1 / -1 (fast SMA above / below (1 +- threshold)
+            # x the slow one), 0, -2 (not full). Compared as mean squares and sums (no square
+            # root or ratio per bar); the values themselves are formed only for the event log
+            vol_state = -1.0
+            trend_state = -2.0
+            for j in range(2):
+                if j == 0:
+                    if not (p[E.P_VOL_K] > 0.0 and t > 0 and main_inst >= 0):
+                        continue
+                    r_m = math.log(close[main_inst, t] / close[main_inst, t - 1])
+                    x = r_m * r_m
+                else:
+                    if not (p[E.P_TREND_THR] > 0.0 and main_inst >= 0):
+                        continue
+                    x = close[main_inst, t]
+                w = rg_w[j]
+                ns = rg_ns[j]
+                n = rg_n[j]
+                jj = n % w
+                if n >= w:
+                    rg_long[j] -= rings[j, jj]
+                if n >= ns:
+                    rg_short[j] -= rings[j, (n - ns) % w]
+                rings[j, jj] = x
+                rg_long[j] += x
+                rg_short[j] += x
+                n += 1
+                rg_n[j] = n
+                if n % w == 0:
+                    acc = 0.0
+                    for k in range(w):
+                        acc += rings[j, k]
+                    rg_long[j] = acc
+                    acc = 0.0
+                    for k in range(ns):
+                        acc += rings[j, (n - 1 - k) % w]
+                    rg_short[j] = acc
+                if n < w:
+                    continue
+                if j == 0:
+                    ms_s = max(rg_short[0] * rg_inv[0], 0.0)
+                    ms_l = max(rg_long[0] * rg_inv[1], 0.0)
+                    vol_state = 1.0 if ms_s > vol_k2 * ms_l else 0.0
+                else:
+                    fast = rg_short[1] * rg_inv[2]
+                    slow = rg_long[1] * rg_inv[3]
+                    trend_state = 0.0
+                    if fast > trend_hi * slow:
+                        trend_state = 1.0
+                    elif fast < trend_lo * slow:
+                        trend_state = -1.0
+            # whether any overlay may act at this bar: a cheap, conservative test, so that
+            # _overlays_nb (a call with many arrays) runs only when something can happen - a
+            # vol or trend state change, a pause ending, a possible stop breach (equity
+            # without long options is a lower bound), a leg beyond its stop, an open perp
+            # under the margin buffer rule, an inventory at its reset level
+            due = vol_state >= 0.0 and (vol_state == 1.0) != (ovs[4] != 0.0)
+            if not due and trend_state > -2.0:
+                due = trend_state != ovs[5]
+            if not due and ovs[3] > -np.inf and t_ns >= ovs[3]:
+                due = True
+            if not due and p[E.P_STOP_LOSS] > 0.0:
+                if ovs[0] != 0.0:
+                    due = ovs[1] >= 0.0 and t_ns >= ovs[1]
+                else:
+                    # total equity in USD at the close (options at their last valuation, or
+                    # left out: a lower bound when they are only valued where needed)
+                    eq = 0.0
+                    for v in range(n_ven):
+                        e_v = cash[v]
+                        for i in range(n_inst):
+                            if inst_venue[i] == v and pos[i] != 0.0:
+                                e_v += unrealized_nb(
+                                    inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t]
+                                )
+                        for k in range(MAX_SLOTS if value_each_bar else 0):
+                            if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+                                e_v += slots[k, SL_VALUE]
+                        eq += e_v * (1.0 if venue_fx_inst[v] < 0 else index[venue_fx_inst[v], t])
+                    due = eq < ovs[2] * (1.0 - p[E.P_STOP_LOSS])
+            if not due and ovs[0] == 0.0:
+                for i in range(n_inst):
+                    if pos[i] == 0.0:
+                        continue
+                    if p[E.P_MARGIN_BUF] > 0.0 and inst_kind[i] != E.SPOT:
+                        due = True
+                        break
+                    if p[E.P_LEG_STOP] > 0.0 and t_ns >= leg_until[i]:
+                        u = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t])
+                        basis = abs(pos[i]) * inst_cs[i]
+                        if inst_kind[i] == E.PERP_INVERSE:
+                            basis = basis / entry[i]
+                        else:
+                            basis = basis * entry[i]
+                        if u < -p[E.P_LEG_STOP] * basis:
+                            due = True
+                            break
+                if not due and p[E.P_INV_RESET] > 0.0:
+                    if strategy == E.STRAT_STRADDLE and hedge_inst >= 0 and n_open_slots > 0:
+                        hd = _inst_delta(inst_kind[hedge_inst], inst_cs[hedge_inst],
+                                         pos[hedge_inst], close[hedge_inst, t])  # fmt: skip
+                        due = abs(hd) >= p[E.P_INV_RESET]
+                    elif strategy == E.STRAT_SCALP and pos[leg_a] != 0.0:
+                        hd = coin_delta_nb(inst_kind[leg_a], inst_cs[leg_a], pos[leg_a],
+                                           close[leg_a, t])  # fmt: skip
+                        due = abs(hd) >= p[E.P_INV_RESET]
             if not due:
-                trade_ok, hedge_ok, size_mult = _overlay_gates_nb(p, ovs, t_ns)
+                # the gates from the overlay state (as at the end of _overlays_nb)
+                trade_ok = ovs[0] == 0.0 and t_ns >= ovs[3]
+                if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 0.0:
+                    trade_ok = False
+                if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 1.0:
+                    size_mult = p[E.P_VOL_FACTOR]
+                hedge_ok = trade_ok and not (ovs[5] != 0.0 and p[E.P_TREND_ACT] == 0.0)
             else:
+                # the windows' values, for the event log
+                vs = vl = tr = math.nan
+                if vol_state >= 0.0:
+                    vs = math.sqrt(max(rg_short[0] / rg_ns[0], 0.0))
+                    vl = math.sqrt(max(rg_long[0] / rg_w[0], 0.0))
+                if trend_state > -2.0:
+                    tr = (rg_short[1] / rg_ns[1]) / (rg_long[1] / rg_w[1]) - 1.0
                 (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp,
                  opt_delta, dbuf_len) = _overlays_nb(
                     c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash,
                     pos, entry, slots, orders, close, mark, index, log_index, iv, smile,
                     inst_und, inst_kind, inst_venue, inst_cs, inst_lot, venue_fx_inst, due_bar,
                     tier_floor, tier_cap, tier_mmr, tier_amt, vparams, d_fee, d_opt, tot, s_opt,
-                    rl_i, rl_f, ev_i, ev_f, vs, vl, tr, leg_until, st, ovs, n_ev, n_rl, n_live,
+                    rl_i, rl_f, ev_i, ev_f, vs, vl, tr, vol_state, trend_state, leg_until, st,
+                    ovs, n_ev, n_rl, n_live,
                     n_open_slots, next_exp, opt_delta, dbuf_len,
                 )  # fmt: skip
         if strategy == E.STRAT_STRADDLE and failed_bar < 0 and ovs[0] == 0.0:
@@ -1432,16 +1556,60 @@ def run_config_nb(
             # delta-band hedge
             if hedge_inst >= 0 and hedge_ok and t_ns >= leg_until[hedge_inst]:
                 hp = close[hedge_inst, t]
-                if (
-                    p[E.P_INTRABAR] != 0.0
-                    and t > 0
-                    and n_open_slots > 0
-                    and not _intrabar_quiet_nb(
-                        slots, t, t_ns, hedge_inst, inst_kind[hedge_inst], inst_cs[hedge_inst],
-                        pos[hedge_inst], close, high, low, index[opt_inst, t] / hp, iv, smile,
-                        inst_und, band, opt_delta,
+                ib_walk = False
+                if p[E.P_INTRABAR] != 0.0 and t > 0 and n_open_slots > 0:
+                    # quiet bar test, written out (see the overlays above): no price of the bar
+                    # can take |net delta| beyond the band when (linear hedge, flat smile) every
+                    # price is within ib_dist of the close and the book's gamma is at most
+                    # sum |qty| x pdf(0) / (S_min vol sqrt(tau)); otherwise the net delta is
+                    # monotone in the price (one sign of gamma) and the bar's extremes bound it
+                    ib_ratio = index[opt_inst, t] / hp
+                    ib_walk = inst_kind[hedge_inst] == E.PERP_INVERSE
+                    ib_dist = (
+                        max(
+                            close[hedge_inst, t] - low[hedge_inst, t],
+                            high[hedge_inst, t] - close[hedge_inst, t],
+                        )
+                        * ib_ratio
                     )
-                ):  # fmt: skip
+                    ib_smin = low[hedge_inst, t] * ib_ratio
+                    ib_g = 0.0
+                    for k in range(0 if ib_walk else MAX_SLOTS):
+                        if slots[k, SL_ACTIVE] == 0.0:
+                            continue
+                        ib_u = inst_und[int(slots[k, SL_INST])]
+                        ib_tau = (slots[k, SL_EXPIRY_NS] - t_ns) * YEARS_PER_NS
+                        if smile[ib_u, 0] != 0.0 or smile[ib_u, 1] != 0.0 or ib_tau <= 0.0:
+                            ib_walk = True
+                            break
+                        ib_v = iv[ib_u, t]
+                        if slots[k, SL_LELAND] != 0.0:
+                            ib_v = leland_vol_nb(ib_v, slots[k, SL_LELAND])
+                        ib_q = slots[k, SL_CARRY]
+                        if slots[k, SL_MODEL] == 1.0:
+                            ib_q = slots[k, SL_RATE]
+                        ib_dq = math.exp(-ib_q * ib_tau) if ib_q < 0.0 else 1.0
+                        ib_qty = abs(slots[k, SL_CALL_QTY]) + abs(slots[k, SL_PUT_QTY])
+                        ib_g += (
+                            ib_qty
+                            * ib_dq
+                            * 0.3989422804014327
+                            / (ib_smin * ib_v * math.sqrt(ib_tau))
+                        )
+                    if not ib_walk:
+                        ib_net = opt_delta + _inst_delta(
+                            inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst], hp
+                        )
+                        if abs(ib_net) + ib_g * ib_dist > band:
+                            for j in range(2):
+                                ib_x = low[hedge_inst, t] if j == 0 else high[hedge_inst, t]
+                                if abs(_net_delta_at_nb(
+                                    slots, t_ns, ib_x, ib_ratio, iv, smile, inst_und, t,
+                                    inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst],
+                                )) > band:  # fmt: skip
+                                    ib_walk = True
+                                    break
+                if ib_walk:
                     hv = inst_venue[hedge_inst]
                     n_bl, n_ib, n_rj, ib_px = _intrabar_hedge_nb(
                         c, t, t_ns, hedge_inst, hv, slots, cash, pos, entry, inst_kind, inst_cs,
@@ -1558,15 +1726,20 @@ def run_config_nb(
         # passing the order book and market arrays to a function every bar costs the loop
         # atomic reference counting (measured: 9 -> 4.5 M bars/s)
         elif strategy == E.STRAT_CARRY and trade_ok:
-            why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b, inst_kind[leg_a],
-                                     inst_kind[leg_b], p)  # fmt: skip
+            # the direction depends on the settled rates and itself only: re-checked after a
+            # settlement or a change (the same decisions as checking every bar)
+            why = 0
+            if rates_new:
+                why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b,
+                                         inst_kind[leg_a], inst_kind[leg_b], p)  # fmt: skip
+                rates_new = why != 0
             for j in range(2):
                 i = leg_a if j == 0 else leg_b
                 if t_ns < leg_until[i]:
                     continue
                 tgt = st[0] * p[E.P_QTY] * size_mult * (1.0 if j == 0 else -1.0)
-                cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
-                                    close[i, t])  # fmt: skip
+                pend = inflight_nb(orders, i) if n_live > 0 else 0.0
+                cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + pend, close[i, t])
                 tol = p[E.P_TOL] * p[E.P_QTY] if why == 0 else 1e-12 * p[E.P_QTY]
                 if abs(tgt - cur) > tol:
                     q = round_to_nb(contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
@@ -1590,7 +1763,9 @@ def run_config_nb(
                     ):
                         n_live += 1
         elif strategy == E.STRAT_PAIR and failed_bar < 0:
-            pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, int(p[E.P_STEP]))
+            step = int(p[E.P_STEP])
+            if t >= step and t % step == 0:
+                pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, step)
             if trade_ok and st[2] == st[2]:
                 why = 0
                 if st[3] == 0.0:
@@ -1602,8 +1777,8 @@ def run_config_nb(
                     if t_ns < leg_until[i]:
                         continue
                     tgt = qa if j == 0 else -st[2] * qa * close[leg_a, t] / close[leg_b, t]
-                    cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
-                                        close[i, t])  # fmt: skip
+                    pend = inflight_nb(orders, i) if n_live > 0 else 0.0
+                    cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + pend, close[i, t])
                     tol = 1e-9 * abs(tgt) if (j == 0 or why != 0) else p[E.P_TOL] * abs(tgt)
                     if abs(tgt - cur) > tol:
                         q = round_to_nb(
@@ -1645,7 +1820,25 @@ def run_config_nb(
                             n_live += 1
         elif strategy == E.STRAT_SCALP and failed_bar < 0:
             i = leg_a
-            centre = scalp_centre_nb(st, ring_a, close[i, t])
+            # the moving centre (written out: see the carry leg above), NaN until the window
+            # is full; the running sum is re-done once per window (no drift)
+            w = ring_a.shape[0]
+            n = int(st[1])
+            jj = n % w
+            if n >= w:
+                st[2] -= ring_a[jj]
+            ring_a[jj] = close[i, t]
+            st[2] += close[i, t]
+            n += 1
+            st[1] = n
+            centre = math.nan
+            if n >= w:
+                if n % w == 0:
+                    acc = 0.0
+                    for k in range(w):
+                        acc += ring_a[k]
+                    st[2] = acc
+                centre = st[2] / w
             # a resting clip that is gone has filled (or was cancelled): that side disarms
             for j in range(2):
                 k = int(st[6 + j])
@@ -1671,8 +1864,8 @@ def run_config_nb(
                     st[5] = 1.0
                 if trade_ok and t_ns >= leg_until[i]:
                     clip = p[E.P_QTY] * size_mult
-                    inv = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + inflight_nb(orders, i),
-                                        px)  # fmt: skip
+                    pend = inflight_nb(orders, i) if n_live > 0 else 0.0
+                    inv = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + pend, px)
                     lo = centre * (1.0 - p[E.P_ENTRY])
                     hi = centre * (1.0 + p[E.P_ENTRY])
                     eps = 1e-9 * p[E.P_MAX_INV]
@@ -2167,83 +2360,30 @@ def _overlay_gates_nb(p, ovs, t_ns):
     return trade_ok, hedge_ok, size_mult
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _overlays_due_nb(p, ovs, t, t_ns, vs, vl, tr, strategy, hedge_inst, leg_a, n_open_slots,
-                     value_each_bar, cash, pos, entry, slots, close, index, inst_kind,
-                     inst_venue, inst_cs, venue_fx_inst, leg_until):  # fmt: skip
-    """Whether any overlay may act at this bar - a cheap, conservative test run inline every
-    bar, so that :func:`_overlays_nb` (a call with many arrays, costly per bar) runs only
-    when something can happen: a vol or trend state change, a pause ending, a possible stop
-    breach (equity without long options is a lower bound), a leg beyond its stop, an open
-    perp under the margin buffer rule, an inventory at its reset level."""
-    if p[E.P_VOL_K] > 0.0 and vs == vs and (vs > p[E.P_VOL_K] * vl) != (ovs[4] != 0.0):
-        return True
-    if p[E.P_TREND_THR] > 0.0 and tr == tr:
-        d_new = 0.0
-        if tr > p[E.P_TREND_THR]:
-            d_new = 1.0
-        elif tr < -p[E.P_TREND_THR]:
-            d_new = -1.0
-        if d_new != ovs[5]:
-            return True
-    if ovs[3] > -np.inf and t_ns >= ovs[3]:
-        return True
-    if p[E.P_STOP_LOSS] > 0.0:
-        if ovs[0] != 0.0:
-            if ovs[1] >= 0.0 and t_ns >= ovs[1]:
-                return True
-        else:
-            eq = _equity_usd_nb(cash, pos, entry, slots, inst_kind, inst_venue, inst_cs, close,
-                                index, venue_fx_inst, t, value_each_bar)  # fmt: skip
-            if eq < ovs[2] * (1.0 - p[E.P_STOP_LOSS]):
-                return True
-    if ovs[0] != 0.0:
-        return False
-    for i in range(pos.shape[0]):
-        if pos[i] == 0.0:
-            continue
-        if p[E.P_MARGIN_BUF] > 0.0 and inst_kind[i] != E.SPOT:
-            return True
-        if p[E.P_LEG_STOP] > 0.0 and t_ns >= leg_until[i]:
-            u = unrealized_nb(inst_kind[i], inst_cs[i], pos[i], entry[i], close[i, t])
-            basis = abs(pos[i]) * inst_cs[i]
-            basis = basis / entry[i] if inst_kind[i] == E.PERP_INVERSE else basis * entry[i]
-            if u < -p[E.P_LEG_STOP] * basis:
-                return True
-    if p[E.P_INV_RESET] > 0.0:
-        if strategy == E.STRAT_STRADDLE and hedge_inst >= 0 and n_open_slots > 0:
-            hd = _inst_delta(inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst],
-                             close[hedge_inst, t])  # fmt: skip
-            if abs(hd) >= p[E.P_INV_RESET]:
-                return True
-        elif strategy == E.STRAT_SCALP and pos[leg_a] != 0.0:
-            hd = coin_delta_nb(inst_kind[leg_a], inst_cs[leg_a], pos[leg_a], close[leg_a, t])
-            if abs(hd) >= p[E.P_INV_RESET]:
-                return True
-    return False
-
-
 @njit(cache=True, error_model="numpy")
 def _overlays_nb(
     c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash, pos, entry,
     slots, orders, close, mark, index, log_index, iv, smile, inst_und, inst_kind, inst_venue,
     inst_cs, inst_lot, venue_fx_inst, due_bar, tier_floor, tier_cap, tier_mmr, tier_amt,
-    vparams, d_fee, d_opt, tot, s_opt, rl_i, rl_f, ev_i, ev_f, vs, vl, tr,
-    leg_until, st, ovs, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta, dbuf_len,
+    vparams, d_fee, d_opt, tot, s_opt, rl_i, rl_f, ev_i, ev_f, vs, vl, tr, vol_state,
+    trend_state, leg_until, st, ovs, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta,
+    dbuf_len,
 ):  # fmt: skip
     """The risk overlays of one bar (``RiskSpec``), on the state after this bar's fills and
     before the strategy decides: updates the overlay state ``ovs`` (0 halted, 1 resume time,
     2 stop base equity, 3 loss-streak pause end, 4 vol breaker on, 5 trend direction, 6 force
     a re-strike), sends their orders and logs their events. A separate function (not inlined):
-    it only runs when an overlay is configured. Returns ``(trade_ok, hedge_ok, size_mult,
+    it only runs when an overlay is configured. ``vol_state`` / ``trend_state`` are the
+    kernel's window decisions (see the bar loop); ``vs``, ``vl``, ``tr`` their values for the
+    event log. Returns ``(trade_ok, hedge_ok, size_mult,
     n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta, dbuf_len)``."""
     n_inst = pos.shape[0]
     n_ven = cash.shape[0]
     size_mult = 1.0
     m = main_inst
     if p[E.P_VOL_K] > 0.0:
-        if vs == vs:
-            on = vs > p[E.P_VOL_K] * vl
+        if vol_state >= 0.0:
+            on = vol_state == 1.0
             if on != (ovs[4] != 0.0):
                 ovs[4] = 1.0 if on else 0.0
                 n_ev = log_event_nb(
@@ -2251,12 +2391,8 @@ def _overlays_nb(
                     vs, p[E.P_VOL_K] * vl,
                 )  # fmt: skip
     if p[E.P_TREND_THR] > 0.0:
-        if tr == tr:
-            d_new = 0
-            if tr > p[E.P_TREND_THR]:
-                d_new = 1
-            elif tr < -p[E.P_TREND_THR]:
-                d_new = -1
+        if trend_state > -2.0:
+            d_new = int(trend_state)
             if d_new != ovs[5]:
                 ovs[5] = d_new
                 n_ev = log_event_nb(
@@ -2444,44 +2580,6 @@ def _net_delta_at_nb(slots, t_ns, s, ratio, iv, smile, inst_und, t, kind, cs, hp
                              smile[u, 1], False)  # fmt: skip
         d += dk
     return d
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _intrabar_quiet_nb(slots, t, t_ns, h, kind, cs, hpos, close, high, low, ratio, iv, smile,
-                       inst_und, band, opt_delta):  # fmt: skip
-    """True when no price of bar ``t`` can take |net delta| beyond the band (linear hedge, flat
-    smile): every price is within ``dist`` of the close and the book's gamma is at most
-    sum |qty| x pdf(0) / (S_min vol sqrt(tau)). Inlined: the full walk is a call with many
-    array arguments, too costly to make on every bar."""
-    if kind == E.PERP_INVERSE:
-        return False
-    dist = max(close[h, t] - low[h, t], high[h, t] - close[h, t]) * ratio
-    s_min = low[h, t] * ratio
-    g = 0.0
-    for k in range(MAX_SLOTS):
-        if slots[k, SL_ACTIVE] == 0.0:
-            continue
-        u = inst_und[int(slots[k, SL_INST])]
-        tau = (slots[k, SL_EXPIRY_NS] - t_ns) * YEARS_PER_NS
-        if smile[u, 0] != 0.0 or smile[u, 1] != 0.0 or tau <= 0.0:
-            return False
-        vb = iv[u, t]
-        if slots[k, SL_LELAND] != 0.0:
-            vb = leland_vol_nb(vb, slots[k, SL_LELAND])
-        q = slots[k, SL_RATE] if slots[k, SL_MODEL] == 1.0 else slots[k, SL_CARRY]
-        dq = math.exp(-q * tau) if q < 0.0 else 1.0
-        qty = abs(slots[k, SL_CALL_QTY]) + abs(slots[k, SL_PUT_QTY])
-        g += qty * dq * 0.3989422804014327 / (s_min * vb * math.sqrt(tau))
-    net_c = opt_delta + _inst_delta(kind, cs, hpos, close[h, t])
-    if abs(net_c) + g * dist <= band:
-        return True
-    # the net delta is monotone in the price (one sign of gamma, a linear hedge): the bar's
-    # extremes bound it
-    for x in (low[h, t], high[h, t]):
-        if abs(_net_delta_at_nb(slots, t_ns, x, ratio, iv, smile, inst_und, t, kind, cs,
-                                hpos)) > band:  # fmt: skip
-            return False
-    return True
 
 
 @njit(cache=True, error_model="numpy")
@@ -2697,11 +2795,11 @@ def _streak_nb(rs, pnl, fee, n_streak):
     if pnl != pnl:
         return False
     if pnl - fee < 0.0:
-        rs[8] += 1.0
+        rs[0] += 1.0
     else:
-        rs[8] = 0.0
-    if rs[8] >= n_streak:
-        rs[8] = 0.0
+        rs[0] = 0.0
+    if rs[0] >= n_streak:
+        rs[0] = 0.0
         return True
     return False
 

@@ -1,20 +1,14 @@
-"""Compiled helpers of the risk overlays (rolling volatility and trend state, caps, the
-overlay event log). The kernel owns the state arrays; see ``RiskSpec`` for the rules.
+"""Compiled helpers of the risk overlays (caps, the overlay event log). The kernel owns
+the overlay state; see ``RiskSpec`` for the rules. The rolling windows of the vol breaker and
+the trend filter are written out in the kernel's bar loop (a helper taking the ring arrays
+would cost atomic reference counting on every bar).
 
 Overlay state ``rs`` (float array, one per configuration run):
 
 ====  =====================================================================
 rs    meaning
 ====  =====================================================================
-0     returns seen by the vol breaker
-1     running sum of squared log returns over the long window
-2     running sum over the short window
-3     vol breaker on (1) / off (0)
-4     closes seen by the trend filter
-5     running sum of closes, slow window
-6     running sum of closes, fast window
-7     trend direction (+1 up, -1 down, 0 none)
-8     losing closing fills in a row
+0     losing closing fills in a row (loss-streak pause)
 ====  =====================================================================
 """
 
@@ -26,7 +20,7 @@ from numba import njit
 
 from gammaperp.engine import enums as E
 
-N_RSTATE = 9
+N_RSTATE = 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -38,54 +32,6 @@ def log_event_nb(ev_i, ev_f, n, c, t, code, inst, value, ref):
         ev_f[c, n, 0] = value
         ev_f[c, n, 1] = ref
     return n + 1
-
-
-@njit(cache=True, error_model="numpy")
-def ring_push_nb(rs, i0, ring, x, n_short):
-    """Push ``x`` into ``ring`` (the long window) keeping ``rs[i0]`` = values seen,
-    ``rs[i0 + 1]`` = sum over the long window and ``rs[i0 + 2]`` = sum over the last
-    ``n_short``; both sums are re-done once per window (no drift). Returns the count."""
-    w = ring.shape[0]
-    n = int(rs[i0])
-    j = n % w
-    if n >= w:
-        rs[i0 + 1] -= ring[j]
-    if n >= n_short:
-        rs[i0 + 2] -= ring[(n - n_short) % w]
-    ring[j] = x
-    rs[i0 + 1] += x
-    rs[i0 + 2] += x
-    n += 1
-    rs[i0] = n
-    if n % w == 0:
-        s = 0.0
-        for k in range(w):
-            s += ring[k]
-        rs[i0 + 1] = s
-        s = 0.0
-        for k in range(n_short):
-            s += ring[(n - 1 - k) % w]
-        rs[i0 + 2] = s
-    return n
-
-
-@njit(cache=True, error_model="numpy")
-def vol_update_nb(rs, ring, r2, n_short):
-    """Push one squared log return; returns (short-window vol, long-window vol) per bar, NaN
-    until the long window is full."""
-    if ring_push_nb(rs, 0, ring, r2, n_short) < ring.shape[0]:
-        return math.nan, math.nan
-    short = rs[2] / n_short
-    long = rs[1] / ring.shape[0]
-    return math.sqrt(max(short, 0.0)), math.sqrt(max(long, 0.0))
-
-
-@njit(cache=True, error_model="numpy")
-def trend_update_nb(rs, ring, price, n_fast):
-    """Push one close; returns fast SMA / slow SMA - 1 (NaN until the slow window is full)."""
-    if ring_push_nb(rs, 4, ring, price, n_fast) < ring.shape[0]:
-        return math.nan
-    return (rs[6] / n_fast) / (rs[5] / ring.shape[0]) - 1.0
 
 
 @njit(cache=True, error_model="numpy")

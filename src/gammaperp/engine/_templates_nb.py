@@ -8,7 +8,7 @@ to its order book. Template state lives in a small float array ``st`` owned by t
 st    meaning
 ====  ==========================================================================
 0     carry: direction (+1 long A / short B, -1 the reverse, 0 flat)
-1     pair: returns sampled so far; scalp: closes seen so far
+1     pair: returns sampled so far; scalp: closes seen so far (the kernel's moving centre)
 2     pair: current beta (NaN until the window is full); scalp: running sum of closes
 3     pair: coin quantity of the first leg (0: not entered)
 4     scalp: buy armed (1) / disarmed (0)
@@ -126,25 +126,3 @@ def pair_sample_nb(st, ring_a, ring_b, t, close, a, b, step):
         var += db * db
     if var > 0.0:
         st[2] = cov / var
-
-
-@njit(cache=True, error_model="numpy")
-def scalp_centre_nb(st, ring, price):
-    """Push a close into the moving-average ring; returns the centre (NaN until full)."""
-    w = ring.shape[0]
-    n = int(st[1])
-    j = n % w
-    if n >= w:
-        st[2] -= ring[j]
-    ring[j] = price
-    st[2] += price
-    n += 1
-    st[1] = n
-    if n < w:
-        return math.nan
-    if n % w == 0:  # re-sum once per window: no drift of the running sum
-        s = 0.0
-        for k in range(w):
-            s += ring[k]
-        st[2] = s
-    return st[2] / w

@@ -160,15 +160,27 @@ def kernel_market(
     execution: ExecutionSpec,
     *,
     need_sigma: bool = True,
+    option_rows: Sequence[int] | None = None,
 ) -> KernelMarket:
-    """Market-side arrays shared by a batch (trailing sigma only when a model uses it)."""
+    """Market-side arrays shared by a batch (trailing sigma only when a model uses it).
+
+    ``option_rows``: the instrument rows whose index prices value options (the log index is
+    computed for those rows only; the others stay zero and are never read). None: every row.
+    Unused arrays are ``np.zeros`` (lazily zeroed pages: a sweep on a wide market does not
+    pay for them).
+    """
     names, inst_venue, fx, tiers = _venue_setup(market, venues)
     if need_sigma:
         sigma = trailing_sigma(market.close, execution.sigma_window)
     else:
-        sigma = np.zeros_like(market.close)
+        sigma = np.zeros(market.close.shape)
     due = latency_due_bars(market, execution, sigma)
-    log_index = np.log(market.index)
+    if option_rows is None:
+        log_index = np.log(market.index)
+    else:
+        log_index = np.zeros(market.index.shape)
+        for i in sorted(set(int(r) for r in option_rows if r >= 0)):
+            log_index[i] = np.log(market.index[i])
     kinds = np.array([i.kind_code for i in market.instruments], dtype=np.int64)
     cs = np.array([i.contract_size for i in market.instruments], dtype=np.float64)
     lot = np.array([i.lot_size for i in market.instruments], dtype=np.float64)
@@ -566,8 +578,14 @@ def run_kernel(
         any(s.execution.slippage in ("vol_scaled", "sqrt_impact") for s in specs)
         or first.execution.latency_vol_widening > 0
     )
-    km = kernel_market(market, first.venues, first.execution, need_sigma=need_sigma)
     params = np.stack([strategy_params(market, s.venues, s) for s in specs])
+    km = kernel_market(
+        market,
+        first.venues,
+        first.execution,
+        need_sigma=need_sigma,
+        option_rows=params[:, E.P_OPT_INST].astype(np.int64),
+    )
     vparams = np.stack([venue_params(s.venues) for s in specs])
     n_cfg = len(specs)
     n = market.n_bars
