@@ -964,6 +964,7 @@ def run_config_nb(
     lq_f,
     ev_i,
     ev_f,
+    full=None,
     py_buf=None,
 ):
     """Simulate configuration ``c`` over all bars, writing its row of every output array.
@@ -979,6 +980,11 @@ def run_config_nb(
     aggregate, and much faster (the delta is still computed every bar). In that mode a venue
     holding a single linear perp skips its per-bar margin check while nothing about it changes
     and the prices stay in its margin box (:func:`margin_box_nb`): bit-identical results.
+
+    ``full`` (an array, not None) compiles the full kernel: perp templates, risk overlays,
+    caps, hedge bias, intrabar detection. With ``full`` None numba prunes all of that (the
+    lean specialization the plain straddle and sweeps of it run); a configuration that needs
+    it is then refused.
 
     ``py_buf`` (an array, not None) switches on the Python strategy protocol: after the
     built-in strategy decided, the kernel calls :func:`_python_decide` (object mode), which asks
@@ -1113,6 +1119,10 @@ def run_config_nb(
     rg_ns = np.array([int(p[E.P_VOL_SHORT]), int(p[E.P_TREND_FAST])])
     rings = np.zeros((2, max(rg_w[0], rg_w[1])))
     rg_n = np.zeros(2, dtype=np.int64)
+    rg_j = np.zeros(2, dtype=np.int64)
+    lr_buf = np.empty(DELTA_BLOCK if p[E.P_VOL_K] > 0.0 else 1)  # squared log returns ahead
+    lr_start = 0
+    lr_len = 0
     rg_long = np.zeros(2)
     rg_short = np.zeros(2)
     rg_inv = np.array([1.0 / rg_ns[0], 1.0 / rg_w[0], 1.0 / rg_ns[1], 1.0 / rg_w[1]])
@@ -1128,6 +1138,18 @@ def run_config_nb(
     leg_until = np.full(n_inst, -np.inf)  # per-leg stop: blocked until this time
     n_ev = 0
     capped = p[E.P_MAX_POS] > 0.0 or p[E.P_MAX_NOTIONAL] > 0.0
+    # one test of the argument's type, then a plain bool: numba prunes every branch on it in
+    # the lean specialization (full None), and in the full one each use is free (testing the
+    # array argument itself in the bar loop costs reference counting on it every time)
+    is_full = full is not None
+    if full is None and (
+        risk_on
+        or capped
+        or p[E.P_HEDGE_BIAS] != 0.0
+        or p[E.P_INTRABAR] != 0.0
+        or (strategy != E.STRAT_NONE and strategy != E.STRAT_STRADDLE)
+    ):
+        raise ValueError("this configuration needs the full kernel (run_config_nb's full=)")
 
     for t in range(n_bars):
         t_ns = ts[t]
@@ -1248,7 +1270,7 @@ def run_config_nb(
                     lim,
                     vparams[c, v, E.V_MAKER],
                 )
-                if n_streak > 0 and _streak_nb(rs, pnl_c, fee, n_streak):
+                if is_full and n_streak > 0 and _streak_nb(rs, pnl_c, fee, n_streak):
                     ovs[3] = t_ns + p[E.P_STREAK_PAUSE_NS]
                     n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_STREAK_PAUSE, i, n_streak, 0)
                 d_fee[v] += fee
@@ -1308,7 +1330,7 @@ def run_config_nb(
                     p,
                     vparams[c, v, E.V_TAKER],
                 )
-                if n_streak > 0 and _streak_nb(
+                if is_full and n_streak > 0 and _streak_nb(
                     rs, _closing_pnl_nb(inst_kind[i], inst_cs[i], pos_b, entry_b, q, px), fee,
                     n_streak,
                 ):  # fmt: skip
@@ -1363,7 +1385,7 @@ def run_config_nb(
         trade_ok = failed_bar < 0 and ovs[0] == 0.0
         hedge_ok = trade_ok
         size_mult = 1.0
-        if risk_on and failed_bar < 0:
+        if is_full and risk_on and failed_bar < 0:
             # Everything up to the call of _overlays_nb is written out rather than shared
             # through helpers: a helper taking arrays costs the bar loop atomic reference
             # counting on each of them, every bar (measured: 3 -> 10+ M bars/s).
@@ -1378,8 +1400,15 @@ def run_config_nb(
                 if j == 0:
                     if not (p[E.P_VOL_K] > 0.0 and t > 0 and main_inst >= 0):
                         continue
-                    r_m = math.log(close[main_inst, t] / close[main_inst, t - 1])
-                    x = r_m * r_m
+                    if t >= lr_start + lr_len:
+                        # squared log returns of a block of bars ahead (market data only):
+                        # independent logs in one tight loop overlap in the CPU
+                        lr_start = t
+                        lr_len = min(DELTA_BLOCK, n_bars - t)
+                        for jj in range(lr_len):
+                            r_m = math.log(close[main_inst, t + jj] / close[main_inst, t + jj - 1])
+                            lr_buf[jj] = r_m * r_m
+                    x = lr_buf[t - lr_start]
                 else:
                     if not (p[E.P_TREND_THR] > 0.0 and main_inst >= 0):
                         continue
@@ -1387,17 +1416,21 @@ def run_config_nb(
                 w = rg_w[j]
                 ns = rg_ns[j]
                 n = rg_n[j]
-                jj = n % w
+                jj = rg_j[j]  # = n % w (a wrapping pointer: no integer division per bar)
                 if n >= w:
                     rg_long[j] -= rings[j, jj]
                 if n >= ns:
-                    rg_short[j] -= rings[j, (n - ns) % w]
+                    js = jj - ns  # (n - ns) % w, as ns < w
+                    if js < 0:
+                        js += w
+                    rg_short[j] -= rings[j, js]
                 rings[j, jj] = x
                 rg_long[j] += x
                 rg_short[j] += x
                 n += 1
                 rg_n[j] = n
-                if n % w == 0:
+                rg_j[j] = jj + 1 if jj + 1 < w else 0
+                if jj + 1 == w:  # n % w == 0
                     acc = 0.0
                     for k in range(w):
                         acc += rings[j, k]
@@ -1557,7 +1590,7 @@ def run_config_nb(
             if hedge_inst >= 0 and hedge_ok and t_ns >= leg_until[hedge_inst]:
                 hp = close[hedge_inst, t]
                 ib_walk = False
-                if p[E.P_INTRABAR] != 0.0 and t > 0 and n_open_slots > 0:
+                if is_full and p[E.P_INTRABAR] != 0.0 and t > 0 and n_open_slots > 0:
                     # quiet bar test, written out (see the overlays above): no price of the bar
                     # can take |net delta| beyond the band when (linear hedge, flat smile) every
                     # price is within ib_dist of the close and the book's gamma is at most
@@ -1574,6 +1607,8 @@ def run_config_nb(
                     )
                     ib_smin = low[hedge_inst, t] * ib_ratio
                     ib_g = 0.0
+                    ib_long = True  # every option held long: the net delta rises with the price
+                    ib_short = True  # every option held short: it falls
                     for k in range(0 if ib_walk else MAX_SLOTS):
                         if slots[k, SL_ACTIVE] == 0.0:
                             continue
@@ -1590,6 +1625,10 @@ def run_config_nb(
                             ib_q = slots[k, SL_RATE]
                         ib_dq = math.exp(-ib_q * ib_tau) if ib_q < 0.0 else 1.0
                         ib_qty = abs(slots[k, SL_CALL_QTY]) + abs(slots[k, SL_PUT_QTY])
+                        if slots[k, SL_CALL_QTY] < 0.0 or slots[k, SL_PUT_QTY] < 0.0:
+                            ib_long = False
+                        if slots[k, SL_CALL_QTY] > 0.0 or slots[k, SL_PUT_QTY] > 0.0:
+                            ib_short = False
                         ib_g += (
                             ib_qty
                             * ib_dq
@@ -1601,8 +1640,23 @@ def run_config_nb(
                             inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst], hp
                         )
                         if abs(ib_net) + ib_g * ib_dist > band:
+                            # one side at a time: with one sign of gamma the net delta is
+                            # highest at one extreme and lowest at the other; an extreme is
+                            # valued only if the bound says it may be beyond the band there
+                            ib_up = ib_g * (high[hedge_inst, t] - hp) * ib_ratio
+                            ib_dn = ib_g * (hp - low[hedge_inst, t]) * ib_ratio
                             for j in range(2):
                                 ib_x = low[hedge_inst, t] if j == 0 else high[hedge_inst, t]
+                                if ib_long and (
+                                    (j == 0 and ib_net - ib_dn >= -band)
+                                    or (j == 1 and ib_net + ib_up <= band)
+                                ):
+                                    continue
+                                if ib_short and (
+                                    (j == 0 and ib_net + ib_dn <= band)
+                                    or (j == 1 and ib_net - ib_up >= -band)
+                                ):
+                                    continue
                                 if abs(_net_delta_at_nb(
                                     slots, t_ns, ib_x, ib_ratio, iv, smile, inst_und, t,
                                     inst_kind[hedge_inst], inst_cs[hedge_inst], pos[hedge_inst],
@@ -1683,7 +1737,7 @@ def run_config_nb(
                             thr = h3 ** (1.0 / 3.0)
                         if abs(net) > thr:
                             want = -(net - thr) if net > 0.0 else -(net + thr)
-                    if risk_on or capped or p[E.P_HEDGE_BIAS] != 0.0:
+                    if is_full and (risk_on or capped or p[E.P_HEDGE_BIAS] != 0.0):
                         want *= (1.0 + p[E.P_HEDGE_BIAS]) * size_mult
                         if ovs[5] != 0.0 and p[E.P_TREND_ACT] == 1.0 and net * ovs[5] > 0.0:
                             want *= 1.0 - p[E.P_TREND_BIAS]  # lean with the trend
@@ -1691,7 +1745,7 @@ def run_config_nb(
                         _delta_to_qty(inst_kind[hedge_inst], inst_cs[hedge_inst], want, hp),
                         inst_lot[hedge_inst],
                     )
-                    if capped and q != 0.0:
+                    if is_full and capped and q != 0.0:
                         q, n_ev = _cap_nb(
                             orders,
                             hedge_inst,
@@ -1725,84 +1779,31 @@ def run_config_nb(
         # the carry and pair legs below are written out rather than shared through a helper:
         # passing the order book and market arrays to a function every bar costs the loop
         # atomic reference counting (measured: 9 -> 4.5 M bars/s)
-        elif strategy == E.STRAT_CARRY and trade_ok:
-            # the direction depends on the settled rates and itself only: re-checked after a
-            # settlement or a change (the same decisions as checking every bar)
-            why = 0
-            if rates_new:
-                why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b,
-                                         inst_kind[leg_a], inst_kind[leg_b], p)  # fmt: skip
-                rates_new = why != 0
-            for j in range(2):
-                i = leg_a if j == 0 else leg_b
-                if t_ns < leg_until[i]:
-                    continue
-                tgt = st[0] * p[E.P_QTY] * size_mult * (1.0 if j == 0 else -1.0)
-                pend = inflight_nb(orders, i) if n_live > 0 else 0.0
-                cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + pend, close[i, t])
-                tol = p[E.P_TOL] * p[E.P_QTY] if why == 0 else 1e-12 * p[E.P_QTY]
-                if abs(tgt - cur) > tol:
-                    q = round_to_nb(contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
-                                    inst_lot[i])  # fmt: skip
-                    if capped and q != 0.0:
-                        q, n_ev = _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs,
-                                          inst_lot, close, t, ev_i, ev_f, n_ev, c)  # fmt: skip
-                    if (
-                        q != 0.0
-                        and _add_order(
-                            orders,
-                            i,
-                            q,
-                            E.ORDER_MARKET,
-                            0.0,
-                            due_bar[t],
-                            why if why != 0 else E.R_REBALANCE,
-                            t,
-                        )
-                        >= 0
-                    ):
-                        n_live += 1
-        elif strategy == E.STRAT_PAIR and failed_bar < 0:
-            step = int(p[E.P_STEP])
-            if t >= step and t % step == 0:
-                pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, step)
-            if trade_ok and st[2] == st[2]:
+        elif is_full:  # the perp templates (pruned from the lean kernel)
+            if strategy == E.STRAT_CARRY and trade_ok:
+                # the direction depends on the settled rates and itself only: re-checked after a
+                # settlement or a change (the same decisions as checking every bar)
                 why = 0
-                if st[3] == 0.0:
-                    st[3] = p[E.P_SIDE] * p[E.P_NOTIONAL] / close[leg_a, t]
-                    why = E.R_ENTRY
-                qa = st[3] * size_mult
+                if rates_new:
+                    why = carry_direction_nb(st, last_rate, inst_fann, leg_a, leg_b,
+                                             inst_kind[leg_a], inst_kind[leg_b], p)  # fmt: skip
+                    rates_new = why != 0
                 for j in range(2):
                     i = leg_a if j == 0 else leg_b
                     if t_ns < leg_until[i]:
                         continue
-                    tgt = qa if j == 0 else -st[2] * qa * close[leg_a, t] / close[leg_b, t]
+                    tgt = st[0] * p[E.P_QTY] * size_mult * (1.0 if j == 0 else -1.0)
                     pend = inflight_nb(orders, i) if n_live > 0 else 0.0
                     cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + pend, close[i, t])
-                    tol = 1e-9 * abs(tgt) if (j == 0 or why != 0) else p[E.P_TOL] * abs(tgt)
+                    tol = p[E.P_TOL] * p[E.P_QTY] if why == 0 else 1e-12 * p[E.P_QTY]
                     if abs(tgt - cur) > tol:
                         q = round_to_nb(
                             contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
                             inst_lot[i],
                         )
                         if capped and q != 0.0:
-                            q, n_ev = _cap_nb(
-                                orders,
-                                i,
-                                q,
-                                p,
-                                pos,
-                                inst_kind,
-                                inst_venue,
-                                inst_cs,
-                                inst_lot,
-                                close,
-                                t,
-                                ev_i,
-                                ev_f,
-                                n_ev,
-                                c,
-                            )
+                            q, n_ev = _cap_nb(orders, i, q, p, pos, inst_kind, inst_venue, inst_cs,
+                                              inst_lot, close, t, ev_i, ev_f, n_ev, c)  # fmt: skip
                         if (
                             q != 0.0
                             and _add_order(
@@ -1818,106 +1819,162 @@ def run_config_nb(
                             >= 0
                         ):
                             n_live += 1
-        elif strategy == E.STRAT_SCALP and failed_bar < 0:
-            i = leg_a
-            # the moving centre (written out: see the carry leg above), NaN until the window
-            # is full; the running sum is re-done once per window (no drift)
-            w = ring_a.shape[0]
-            n = int(st[1])
-            jj = n % w
-            if n >= w:
-                st[2] -= ring_a[jj]
-            ring_a[jj] = close[i, t]
-            st[2] += close[i, t]
-            n += 1
-            st[1] = n
-            centre = math.nan
-            if n >= w:
-                if n % w == 0:
-                    acc = 0.0
-                    for k in range(w):
-                        acc += ring_a[k]
-                    st[2] = acc
-                centre = st[2] / w
-            # a resting clip that is gone has filled (or was cancelled): that side disarms
-            for j in range(2):
-                k = int(st[6 + j])
-                if k < 0:
-                    continue
-                resting = (
-                    orders[k, O_ACTIVE] != 0.0
-                    and orders[k, O_REASON] == E.R_SCALP
-                    and orders[k, O_INST] == i
-                    and (orders[k, O_QTY] > 0.0) == (j == 0)
-                )
-                if resting:
-                    orders[k, O_ACTIVE] = 0.0  # cancelled; re-placed below at today's band
-                    n_live -= 1
-                else:
-                    st[4 + j] = 0.0
-                st[6 + j] = -1.0
-            if centre == centre:
-                px = close[i, t]
-                if px >= centre:
-                    st[4] = 1.0
-                if px <= centre:
-                    st[5] = 1.0
-                if trade_ok and t_ns >= leg_until[i]:
-                    clip = p[E.P_QTY] * size_mult
-                    pend = inflight_nb(orders, i) if n_live > 0 else 0.0
-                    inv = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + pend, px)
-                    lo = centre * (1.0 - p[E.P_ENTRY])
-                    hi = centre * (1.0 + p[E.P_ENTRY])
-                    eps = 1e-9 * p[E.P_MAX_INV]
-                    limit_mode = p[E.P_ORDER_TYPE] == E.ORDER_LIMIT
+            elif strategy == E.STRAT_PAIR and failed_bar < 0:
+                step = int(p[E.P_STEP])
+                if t >= step and t % step == 0:
+                    pair_sample_nb(st, ring_a, ring_b, t, close, leg_a, leg_b, step)
+                if trade_ok and st[2] == st[2]:
+                    why = 0
+                    if st[3] == 0.0:
+                        st[3] = p[E.P_SIDE] * p[E.P_NOTIONAL] / close[leg_a, t]
+                        why = E.R_ENTRY
+                    qa = st[3] * size_mult
                     for j in range(2):
-                        sgn = 1.0 if j == 0 else -1.0
-                        if st[4 + j] == 0.0 or abs(inv + sgn * clip) > p[E.P_MAX_INV] + eps:
+                        i = leg_a if j == 0 else leg_b
+                        if t_ns < leg_until[i]:
                             continue
-                        edge = lo if j == 0 else hi
-                        if not limit_mode and (px > lo if j == 0 else px < hi):
-                            continue  # market mode: trade at the close beyond the edge
-                        lim = round_to_nb(edge, inst_tick[i]) if limit_mode else 0.0
-                        q = round_to_nb(
-                            contracts_nb(inst_kind[i], inst_cs[i], sgn * clip, lim if limit_mode
-                                         else px), inst_lot[i],
-                        )  # fmt: skip
-                        if capped and q != 0.0:
-                            q, n_ev = _cap_nb(
+                        tgt = qa if j == 0 else -st[2] * qa * close[leg_a, t] / close[leg_b, t]
+                        pend = inflight_nb(orders, i) if n_live > 0 else 0.0
+                        cur = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + pend, close[i, t])
+                        tol = 1e-9 * abs(tgt) if (j == 0 or why != 0) else p[E.P_TOL] * abs(tgt)
+                        if abs(tgt - cur) > tol:
+                            q = round_to_nb(
+                                contracts_nb(inst_kind[i], inst_cs[i], tgt - cur, close[i, t]),
+                                inst_lot[i],
+                            )
+                            if capped and q != 0.0:
+                                q, n_ev = _cap_nb(
+                                    orders,
+                                    i,
+                                    q,
+                                    p,
+                                    pos,
+                                    inst_kind,
+                                    inst_venue,
+                                    inst_cs,
+                                    inst_lot,
+                                    close,
+                                    t,
+                                    ev_i,
+                                    ev_f,
+                                    n_ev,
+                                    c,
+                                )
+                            if (
+                                q != 0.0
+                                and _add_order(
+                                    orders,
+                                    i,
+                                    q,
+                                    E.ORDER_MARKET,
+                                    0.0,
+                                    due_bar[t],
+                                    why if why != 0 else E.R_REBALANCE,
+                                    t,
+                                )
+                                >= 0
+                            ):
+                                n_live += 1
+            elif strategy == E.STRAT_SCALP and failed_bar < 0:
+                i = leg_a
+                # the moving centre (written out: see the carry leg above), NaN until the window
+                # is full; the running sum is re-done once per window (no drift)
+                w = ring_a.shape[0]
+                n = int(st[1])
+                jj = n % w
+                if n >= w:
+                    st[2] -= ring_a[jj]
+                ring_a[jj] = close[i, t]
+                st[2] += close[i, t]
+                n += 1
+                st[1] = n
+                centre = math.nan
+                if n >= w:
+                    if n % w == 0:
+                        acc = 0.0
+                        for k in range(w):
+                            acc += ring_a[k]
+                        st[2] = acc
+                    centre = st[2] / w
+                # a resting clip that is gone has filled (or was cancelled): that side disarms
+                for j in range(2):
+                    k = int(st[6 + j])
+                    if k < 0:
+                        continue
+                    resting = (
+                        orders[k, O_ACTIVE] != 0.0
+                        and orders[k, O_REASON] == E.R_SCALP
+                        and orders[k, O_INST] == i
+                        and (orders[k, O_QTY] > 0.0) == (j == 0)
+                    )
+                    if resting:
+                        orders[k, O_ACTIVE] = 0.0  # cancelled; re-placed below at today's band
+                        n_live -= 1
+                    else:
+                        st[4 + j] = 0.0
+                    st[6 + j] = -1.0
+                if centre == centre:
+                    px = close[i, t]
+                    if px >= centre:
+                        st[4] = 1.0
+                    if px <= centre:
+                        st[5] = 1.0
+                    if trade_ok and t_ns >= leg_until[i]:
+                        clip = p[E.P_QTY] * size_mult
+                        pend = inflight_nb(orders, i) if n_live > 0 else 0.0
+                        inv = coin_delta_nb(inst_kind[i], inst_cs[i], pos[i] + pend, px)
+                        lo = centre * (1.0 - p[E.P_ENTRY])
+                        hi = centre * (1.0 + p[E.P_ENTRY])
+                        eps = 1e-9 * p[E.P_MAX_INV]
+                        limit_mode = p[E.P_ORDER_TYPE] == E.ORDER_LIMIT
+                        for j in range(2):
+                            sgn = 1.0 if j == 0 else -1.0
+                            if st[4 + j] == 0.0 or abs(inv + sgn * clip) > p[E.P_MAX_INV] + eps:
+                                continue
+                            edge = lo if j == 0 else hi
+                            if not limit_mode and (px > lo if j == 0 else px < hi):
+                                continue  # market mode: trade at the close beyond the edge
+                            lim = round_to_nb(edge, inst_tick[i]) if limit_mode else 0.0
+                            q = round_to_nb(
+                                contracts_nb(inst_kind[i], inst_cs[i], sgn * clip, lim if limit_mode
+                                             else px), inst_lot[i],
+                            )  # fmt: skip
+                            if capped and q != 0.0:
+                                q, n_ev = _cap_nb(
+                                    orders,
+                                    i,
+                                    q,
+                                    p,
+                                    pos,
+                                    inst_kind,
+                                    inst_venue,
+                                    inst_cs,
+                                    inst_lot,
+                                    close,
+                                    t,
+                                    ev_i,
+                                    ev_f,
+                                    n_ev,
+                                    c,
+                                )
+                            if q == 0.0:
+                                continue
+                            k = _add_order(
                                 orders,
                                 i,
                                 q,
-                                p,
-                                pos,
-                                inst_kind,
-                                inst_venue,
-                                inst_cs,
-                                inst_lot,
-                                close,
+                                E.ORDER_LIMIT if limit_mode else E.ORDER_MARKET,
+                                lim,
+                                t + 1 if limit_mode else due_bar[t],
+                                E.R_SCALP,
                                 t,
-                                ev_i,
-                                ev_f,
-                                n_ev,
-                                c,
                             )
-                        if q == 0.0:
-                            continue
-                        k = _add_order(
-                            orders,
-                            i,
-                            q,
-                            E.ORDER_LIMIT if limit_mode else E.ORDER_MARKET,
-                            lim,
-                            t + 1 if limit_mode else due_bar[t],
-                            E.R_SCALP,
-                            t,
-                        )
-                        if k >= 0:
-                            n_live += 1
-                            if limit_mode:
-                                st[6 + j] = k
-                            else:
-                                st[4 + j] = 0.0
+                            if k >= 0:
+                                n_live += 1
+                                if limit_mode:
+                                    st[6 + j] = k
+                                else:
+                                    st[4 + j] = 0.0
 
         # ---- 3b. a Python strategy decides (protocol: gammaperp.strategies.protocol) -------
         if py_buf is not None and failed_bar < 0:
@@ -1979,7 +2036,7 @@ def run_config_nb(
                 p,
                 vparams[c, v, E.V_TAKER],
             )
-            if n_streak > 0 and _streak_nb(
+            if is_full and n_streak > 0 and _streak_nb(
                 rs, _closing_pnl_nb(inst_kind[i], inst_cs[i], pos_b, entry_b, q, px), fee,
                 n_streak,
             ):  # fmt: skip
@@ -2590,8 +2647,9 @@ def _intrabar_hedge_nb(
 ):  # fmt: skip
     """Delta-band hedging inside bar ``t`` along previous close -> open -> first extreme ->
     second extreme -> close (an up bar visits its low first). A band crossing fills at the
-    crossing price (found by bisection); a gap - the open already beyond the band - fills at
-    the open. Returns ``(blotter count, fills, rejected, last fill price)``."""
+    crossing price (regula falsi with the Illinois step, to a relative 1e-14); a gap - the open
+    already beyond the band - fills at the open. Returns ``(blotter count, fills, rejected,
+    last fill price)``."""
     kind = inst_kind[h]
     cs = inst_cs[h]
     up = close[h, t] >= open_[h, t]
@@ -2617,16 +2675,37 @@ def _intrabar_hedge_nb(
             if j == 0:
                 x = b  # a gap: the first price traded beyond the band is the open
             else:
+                # the crossing, bracketed by lo (|net| <= band) and hi (beyond): regula falsi
+                # with the Illinois step (a few valuations where bisection takes ~50), down
+                # to a relative width of 1e-14; the fill is at hi, the first price beyond
                 lo = a
                 hi = b
-                for _ in range(64):
-                    mid = 0.5 * (lo + hi)
-                    nm = _net_delta_at_nb(slots, t_ns, mid, ratio, iv, smile, inst_und, t, kind,
-                                          cs, pos[h])  # fmt: skip
-                    if abs(nm) > band:
+                f_lo = abs(_net_delta_at_nb(slots, t_ns, lo, ratio, iv, smile, inst_und, t,
+                                            kind, cs, pos[h])) - band  # fmt: skip
+                f_hi = abs(nb) - band
+                last = 0
+                for _ in range(100):
+                    if abs(hi - lo) <= 1e-14 * abs(hi):
+                        break
+                    mid = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+                    if not (min(lo, hi) < mid < max(lo, hi)):
+                        mid = 0.5 * (lo + hi)
+                        if mid == lo or mid == hi:
+                            break
+                    f_m = abs(_net_delta_at_nb(slots, t_ns, mid, ratio, iv, smile, inst_und, t,
+                                               kind, cs, pos[h])) - band  # fmt: skip
+                    if f_m > 0.0:
                         hi = mid
+                        f_hi = f_m
+                        if last == 1:
+                            f_lo *= 0.5
+                        last = 1
                     else:
                         lo = mid
+                        f_lo = f_m
+                        if last == -1:
+                            f_hi *= 0.5
+                        last = -1
                 x = hi
             net = _net_delta_at_nb(slots, t_ns, x, ratio, iv, smile, inst_und, t, kind, cs, pos[h])
             want = -net

@@ -43,11 +43,39 @@ HOURS_PER_YEAR = 365.0 * 24.0
 @njit(cache=True, parallel=True)
 def _run_batch_nb(n_cfg, *args):  # pragma: no cover - compiled
     """Every configuration of a batch in parallel: ``args`` are ``run_config_nb``'s arguments
-    after the configuration index (each configuration writes only its own output rows)."""
+    after the configuration index, up to ``full`` (each configuration writes only its own
+    output rows)."""
     for c in prange(n_cfg):
         # prange's index is unsigned: pass an int64 so that this reuses the kernel compiled
         # (and cached) for single runs instead of compiling a second copy
         run_config_nb(np.int64(c), *args)
+
+
+def needs_full_kernel(params: np.ndarray) -> bool:
+    """Whether any configuration row uses a feature of the full kernel: a perp template, a
+    risk overlay, a position or notional cap, a hedge bias or intrabar detection. Without them
+    the lean specialization runs (``run_config_nb(..., full=None)``: numba prunes that code)."""
+    p = np.atleast_2d(params)
+    return bool(
+        np.isin(p[:, E.P_STRATEGY], (E.STRAT_CARRY, E.STRAT_PAIR, E.STRAT_SCALP)).any()
+        or (p[:, list(FULL_KERNEL_PARAMS)] != 0.0).any()
+    )
+
+
+# parameters whose non-zero value needs the full kernel (with the perp templates above)
+FULL_KERNEL_PARAMS = (
+    E.P_STOP_LOSS,
+    E.P_LEG_STOP,
+    E.P_MARGIN_BUF,
+    E.P_VOL_K,
+    E.P_TREND_THR,
+    E.P_STREAK,
+    E.P_INV_RESET,
+    E.P_MAX_POS,
+    E.P_MAX_NOTIONAL,
+    E.P_HEDGE_BIAS,
+    E.P_INTRABAR,
+)
 
 
 @dataclass(frozen=True)
@@ -610,6 +638,8 @@ def run_kernel(
     ev_cap = 256 if full else 0
     if parallel is None:
         parallel = n_cfg > 1
+    # the lean kernel specialization unless a configuration needs the full one
+    full_kernel = np.ones(1) if needs_full_kernel(params) else None
     py_buf = None
     if strategy is not None:
         parallel = False
@@ -642,6 +672,7 @@ def run_kernel(
             lq[1],
             ev[0],
             ev[1],
+            full_kernel,
         )
         if parallel:
             _run_batch_nb(n_cfg, *args)
