@@ -34,8 +34,13 @@ from numba import njit, objmode
 from gammaperp.engine import enums as E
 from gammaperp.engine._risk_nb import (
     N_RSTATE,
+    N_W,
+    W_TREND,
+    W_VOL,
     cap_qty_nb,
     log_event_nb,
+    overlay_windows_nb,
+    window_values_nb,
 )
 from gammaperp.engine._templates_nb import (
     N_TSTATE,
@@ -1112,23 +1117,16 @@ def run_config_nb(
     )
     n_streak = int(p[E.P_STREAK])
     rs = np.zeros(N_RSTATE)
-    # rolling windows of the overlays, row 0: the vol breaker's squared log returns (long
-    # window), row 1: the trend filter's closes (slow window); per row its length, short-window
-    # length, values seen, sum over the long and over the short window
-    rg_w = np.array([max(1, int(p[E.P_VOL_LONG])), max(1, int(p[E.P_TREND_SLOW]))])
-    rg_ns = np.array([int(p[E.P_VOL_SHORT]), int(p[E.P_TREND_FAST])])
-    rings = np.zeros((2, max(rg_w[0], rg_w[1])))
-    rg_n = np.zeros(2, dtype=np.int64)
-    rg_j = np.zeros(2, dtype=np.int64)
-    lr_buf = np.empty(DELTA_BLOCK if p[E.P_VOL_K] > 0.0 else 1)  # squared log returns ahead
-    lr_start = 0
-    lr_len = 0
-    rg_long = np.zeros(2)
-    rg_short = np.zeros(2)
-    rg_inv = np.array([1.0 / rg_ns[0], 1.0 / rg_w[0], 1.0 / rg_ns[1], 1.0 / rg_w[1]])
-    vol_k2 = p[E.P_VOL_K] * p[E.P_VOL_K]
-    trend_hi = 1.0 + p[E.P_TREND_THR]
-    trend_lo = 1.0 - p[E.P_TREND_THR]
+    # the vol breaker's and trend filter's windows (market data only): their states for a
+    # block of bars ahead (overlay_windows_nb), and the windows' state between blocks
+    vol_on = p[E.P_VOL_K] > 0.0 and main_inst >= 0
+    trend_on = p[E.P_TREND_THR] > 0.0 and main_inst >= 0
+    ring_v = np.zeros(max(1, int(p[E.P_VOL_LONG])) if vol_on else 1)
+    ring_t = np.zeros(max(1, int(p[E.P_TREND_SLOW])) if trend_on else 1)
+    wbuf = np.empty((N_W, DELTA_BLOCK if vol_on or trend_on else 1))
+    w_state = np.zeros(8)
+    wb_start = 0
+    wb_len = 0
     # overlay state: 0 stopped (catastrophic stop), 1 resume time (-1: for good), 2 the stop's
     # base equity, 3 loss-streak pause end, 4 vol breaker on, 5 trend direction, 6 re-strike
     ovs = np.zeros(8)
@@ -1389,70 +1387,21 @@ def run_config_nb(
             # Everything up to the call of _overlays_nb is written out rather than shared
             # through helpers: a helper taking arrays costs the bar loop atomic reference
             # counting on each of them, every bar (measured: 3 -> 10+ M bars/s).
-            # the rolling windows (each sum re-done once per window: no drift) and the states
-            # they give: vol_state 1 (short-window vol above k x the long one), 0 (not), -1
-            # (window not full); trend_state +1 / -1 (fast SMA above / below (1 +- threshold)
-            # x the slow one), 0, -2 (not full). Compared as mean squares and sums (no square
-            # root or ratio per bar); the values themselves are formed only for the event log
+            # the vol breaker's and trend filter's states (see overlay_windows_nb)
             vol_state = -1.0
             trend_state = -2.0
-            for j in range(2):
-                if j == 0:
-                    if not (p[E.P_VOL_K] > 0.0 and t > 0 and main_inst >= 0):
-                        continue
-                    if t >= lr_start + lr_len:
-                        # squared log returns of a block of bars ahead (market data only):
-                        # independent logs in one tight loop overlap in the CPU
-                        lr_start = t
-                        lr_len = min(DELTA_BLOCK, n_bars - t)
-                        for jj in range(lr_len):
-                            r_m = math.log(close[main_inst, t + jj] / close[main_inst, t + jj - 1])
-                            lr_buf[jj] = r_m * r_m
-                    x = lr_buf[t - lr_start]
-                else:
-                    if not (p[E.P_TREND_THR] > 0.0 and main_inst >= 0):
-                        continue
-                    x = close[main_inst, t]
-                w = rg_w[j]
-                ns = rg_ns[j]
-                n = rg_n[j]
-                jj = rg_j[j]  # = n % w (a wrapping pointer: no integer division per bar)
-                if n >= w:
-                    rg_long[j] -= rings[j, jj]
-                if n >= ns:
-                    js = jj - ns  # (n - ns) % w, as ns < w
-                    if js < 0:
-                        js += w
-                    rg_short[j] -= rings[j, js]
-                rings[j, jj] = x
-                rg_long[j] += x
-                rg_short[j] += x
-                n += 1
-                rg_n[j] = n
-                rg_j[j] = jj + 1 if jj + 1 < w else 0
-                if jj + 1 == w:  # n % w == 0
-                    acc = 0.0
-                    for k in range(w):
-                        acc += rings[j, k]
-                    rg_long[j] = acc
-                    acc = 0.0
-                    for k in range(ns):
-                        acc += rings[j, (n - 1 - k) % w]
-                    rg_short[j] = acc
-                if n < w:
-                    continue
-                if j == 0:
-                    ms_s = max(rg_short[0] * rg_inv[0], 0.0)
-                    ms_l = max(rg_long[0] * rg_inv[1], 0.0)
-                    vol_state = 1.0 if ms_s > vol_k2 * ms_l else 0.0
-                else:
-                    fast = rg_short[1] * rg_inv[2]
-                    slow = rg_long[1] * rg_inv[3]
-                    trend_state = 0.0
-                    if fast > trend_hi * slow:
-                        trend_state = 1.0
-                    elif fast < trend_lo * slow:
-                        trend_state = -1.0
+            if vol_on or trend_on:
+                if t >= wb_start + wb_len:
+                    wb_start = t
+                    wb_len = min(DELTA_BLOCK, n_bars - t)
+                    overlay_windows_nb(
+                        wbuf, t, wb_len, close, main_inst,
+                        p[E.P_VOL_K] if vol_on else 0.0, int(p[E.P_VOL_SHORT]),
+                        ring_v.shape[0], p[E.P_TREND_THR] if trend_on else 0.0,
+                        int(p[E.P_TREND_FAST]), ring_t.shape[0], ring_v, ring_t, w_state,
+                    )  # fmt: skip
+                vol_state = wbuf[W_VOL, t - wb_start]
+                trend_state = wbuf[W_TREND, t - wb_start]
             # whether any overlay may act at this bar: a cheap, conservative test, so that
             # _overlays_nb (a call with many arrays) runs only when something can happen - a
             # vol or trend state change, a pause ending, a possible stop breach (equity
@@ -1519,11 +1468,11 @@ def run_config_nb(
             else:
                 # the windows' values, for the event log
                 vs = vl = tr = math.nan
-                if vol_state >= 0.0:
-                    vs = math.sqrt(max(rg_short[0] / rg_ns[0], 0.0))
-                    vl = math.sqrt(max(rg_long[0] / rg_w[0], 0.0))
-                if trend_state > -2.0:
-                    tr = (rg_short[1] / rg_ns[1]) / (rg_long[1] / rg_w[1]) - 1.0
+                if vol_on or trend_on:
+                    vs, vl, tr = window_values_nb(
+                        wbuf, t - wb_start, int(p[E.P_VOL_SHORT]), ring_v.shape[0],
+                        int(p[E.P_TREND_FAST]), ring_t.shape[0],
+                    )  # fmt: skip
                 (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp,
                  opt_delta, dbuf_len) = _overlays_nb(
                     c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash,
@@ -2282,6 +2231,12 @@ def run_config_nb(
         for v in range(n_ven):
             fx = 1.0 if venue_fx_inst[v] < 0 else index[venue_fx_inst[v], t]
             fx_now[v] = fx
+            if d_opt[v] == 0.0 and d_fund[v] == 0.0 and d_fee[v] == 0.0 and d_slip[v] == 0.0:
+                # most bars: price moves only (the same sums as below, without the zeros)
+                dp = d_perp[v] * fx
+                r_flow[0] += dp
+                e_flow += dp
+                continue
             r_flow[0] += d_perp[v] * fx
             r_flow[1] += d_opt[v] * fx
             r_flow[2] += d_fund[v] * fx
