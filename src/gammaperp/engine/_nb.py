@@ -1030,7 +1030,7 @@ def run_config_nb(
         stride == 1 or coin_venue or side < 0.0 or p[E.P_MARGIN_BUF] > 0.0 or py_buf is not None
     )
 
-    # per-venue flows of one step (venue currency), zeroed every step
+    # per-venue flows of one step (venue currency), booked and cleared by step 6
     d_perp = np.zeros(n_ven)
     d_opt = np.zeros(n_ven)
     d_fund = np.zeros(n_ven)
@@ -1153,12 +1153,7 @@ def run_config_nb(
         t_ns = ts[t]
         if n_live == 0:
             orders[MAX_ORDERS, O_LIMIT] = 0.0  # no live order: the high-water mark restarts
-        for v in range(n_ven):
-            d_perp[v] = 0.0
-            d_opt[v] = 0.0
-            d_fund[v] = 0.0
-            d_fee[v] = 0.0
-            d_slip[v] = 0.0
+        # (the per-venue flows d_* are zero here: step 6 books and clears them)
 
         # ---- 0. mark-to-market of what was held over (t-1, t] --------------------------
         if t > 0:
@@ -2236,6 +2231,7 @@ def run_config_nb(
                 dp = d_perp[v] * fx
                 r_flow[0] += dp
                 e_flow += dp
+                d_perp[v] = 0.0
                 continue
             r_flow[0] += d_perp[v] * fx
             r_flow[1] += d_opt[v] * fx
@@ -2243,6 +2239,11 @@ def run_config_nb(
             r_flow[3] += d_fee[v] * fx
             r_flow[4] += d_slip[v] * fx
             e_flow += (d_perp[v] + d_opt[v] + d_fund[v] - d_fee[v] - d_slip[v]) * fx
+            d_perp[v] = 0.0
+            d_opt[v] = 0.0
+            d_fund[v] = 0.0
+            d_fee[v] = 0.0
+            d_slip[v] = 0.0
         last = t == n_bars - 1 or failed_bar >= 0
         until_rec -= 1
         rec_point = last or until_rec == 0
