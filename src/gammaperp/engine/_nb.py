@@ -1085,6 +1085,10 @@ def run_config_nb(
     mbox = np.zeros((n_ven, N_MB))
     mb_inst = np.full(n_ven, -1, dtype=np.int64)
     mb_end = np.zeros(n_ven, dtype=np.int64)
+    # slot_epoch counts changes of the option book (values, opens, closes): a box made at the
+    # current epoch has the book's value it was made with, without summing it again
+    slot_epoch = 0
+    mb_epoch = np.full(n_ven, -1, dtype=np.int64)
     box_ok = np.zeros(n_ven, dtype=np.bool_)
     solo = np.zeros(n_ven, dtype=np.bool_)  # the venue lists a single instrument
     for v in range(n_ven):
@@ -1165,6 +1169,7 @@ def run_config_nb(
         opt_delta = 0.0
         if n_open_slots > 0:
             if value_each_bar:
+                slot_epoch += 1  # the option book may change
                 opt_delta = revalue_slots_nb(
                     slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
                 )
@@ -1216,12 +1221,14 @@ def run_config_nb(
         # ---- 1b. expiries: cash-settle at intrinsic on the index -------------------------
         if t_ns >= next_exp:
             if not value_each_bar:
+                slot_epoch += 1  # the option book may change
                 revalue_slots_call_nb(
                     slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
                 )
             for k in range(MAX_SLOTS):
                 if slots[k, SL_ACTIVE] != 0.0 and slots[k, SL_EXPIRY_NS] <= t_ns:
                     cash[int(slots[k, SL_VENUE])] += slots[k, SL_VALUE]  # intrinsic
+                    slot_epoch += 1  # the option book may change
                     n_rl = _close_slot_nb(
                         slots,
                         k,
@@ -1468,6 +1475,7 @@ def run_config_nb(
                         wbuf, t - wb_start, int(p[E.P_VOL_SHORT]), ring_v.shape[0],
                         int(p[E.P_TREND_FAST]), ring_t.shape[0],
                     )  # fmt: skip
+                slot_epoch += 1  # the option book may change
                 (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp,
                  opt_delta, dbuf_len) = _overlays_nb(
                     c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash,
@@ -1481,6 +1489,7 @@ def run_config_nb(
         if strategy == E.STRAT_STRADDLE and failed_bar < 0 and ovs[0] == 0.0:
             if ovs[6] != 0.0 or (roll_before > 0.0 and next_exp - t_ns <= roll_before):  # early
                 if not value_each_bar:
+                    slot_epoch += 1  # the option book may change
                     revalue_slots_call_nb(
                         slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
                     )
@@ -1493,6 +1502,7 @@ def run_config_nb(
                         cash[v] += slots[k, SL_VALUE] - fee
                         d_fee[v] += fee
                         tot[6] += fee
+                        slot_epoch += 1  # the option book may change
                         n_rl = _close_slot_nb(slots, k, E.EV_CLOSE, t, s_opt, c, rl_i, rl_f, n_rl)
                         n_open_slots -= 1
                 next_exp = next_expiry_nb(slots)
@@ -1520,6 +1530,7 @@ def run_config_nb(
                 # a straddle is one slot (calls and puts on one strike); a strangle two
                 n_open_slots = 1 if kc == kp else 2
                 for k in range(n_open_slots):
+                    slot_epoch += 1  # the option book may change
                     n_rl, fee = _open_slot(
                         slots, k, opt_venue, opt_inst, kc if k == 0 else kp, t_ns,
                         qty if k == 0 else 0.0, qty if (k == 1 or kc == kp) else 0.0, p, s_opt,
@@ -2038,13 +2049,16 @@ def run_config_nb(
             ):
                 quiet = False
                 break
-            stale = 0.0
-            for k in range(MAX_SLOTS):
-                if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
-                    stale += slots[k, SL_VALUE]
-            if stale != mbox[v, MB_STALE]:
-                quiet = False
-                break
+            if mb_epoch[v] != slot_epoch:
+                # the option book changed since the box was made: same value of its options?
+                stale = 0.0
+                for k in range(MAX_SLOTS):
+                    if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
+                        stale += slots[k, SL_VALUE]
+                if stale != mbox[v, MB_STALE]:
+                    quiet = False
+                    break
+                mb_epoch[v] = slot_epoch
             evaluate = mr_block < mbox[v, MB_MR]  # a new record column restarted the maximum
             if not evaluate and t >= mb_end[v]:
                 # check the next bars' prices against the box
@@ -2166,9 +2180,11 @@ def run_config_nb(
                         tier_cap, tier_mmr, tier_amt,
                     )  # fmt: skip
                     mb_inst[v] = held
+                    mb_epoch[v] = slot_epoch
                     mb_end[v] = t + 1
                 continue
             if not value_each_bar:
+                slot_epoch += 1  # the option book may change
                 revalue_slots_call_nb(
                     slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
                 )
@@ -2200,6 +2216,7 @@ def run_config_nb(
             for k in range(MAX_SLOTS):
                 if slots[k, SL_ACTIVE] != 0.0 and int(slots[k, SL_VENUE]) == v:
                     cash[v] += slots[k, SL_VALUE]  # closed at model value
+                    slot_epoch += 1  # the option book may change
                     n_rl = _close_slot_nb(
                         slots,
                         k,
@@ -2253,6 +2270,7 @@ def run_config_nb(
             if not value_each_bar:
                 for v in range(n_ven):
                     d_opt[v] = 0.0  # already booked above
+                slot_epoch += 1  # the option book may change
                 revalue_slots_call_nb(
                     slots, t, t_ns, index, log_index, iv, smile, inst_und, d_opt, True
                 )
