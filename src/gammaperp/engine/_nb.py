@@ -1459,15 +1459,7 @@ def run_config_nb(
                         hd = coin_delta_nb(inst_kind[leg_a], inst_cs[leg_a], pos[leg_a],
                                            close[leg_a, t])  # fmt: skip
                         due = abs(hd) >= p[E.P_INV_RESET]
-            if not due:
-                # the gates from the overlay state (as at the end of _overlays_nb)
-                trade_ok = ovs[0] == 0.0 and t_ns >= ovs[3]
-                if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 0.0:
-                    trade_ok = False
-                if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 1.0:
-                    size_mult = p[E.P_VOL_FACTOR]
-                hedge_ok = trade_ok and not (ovs[5] != 0.0 and p[E.P_TREND_ACT] == 0.0)
-            else:
+            if due:
                 # the windows' values, for the event log
                 vs = vl = tr = math.nan
                 if vol_on or trend_on:
@@ -1476,8 +1468,8 @@ def run_config_nb(
                         int(p[E.P_TREND_FAST]), ring_t.shape[0],
                     )  # fmt: skip
                 slot_epoch += 1  # the option book may change
-                (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp,
-                 opt_delta, dbuf_len) = _overlays_nb(
+                (n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta,
+                 dbuf_len) = _overlays_nb(
                     c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash,
                     pos, entry, slots, orders, close, mark, index, log_index, iv, smile,
                     inst_und, inst_kind, inst_venue, inst_cs, inst_lot, venue_fx_inst, due_bar,
@@ -1486,6 +1478,13 @@ def run_config_nb(
                     ovs, n_ev, n_rl, n_live,
                     n_open_slots, next_exp, opt_delta, dbuf_len,
                 )  # fmt: skip
+            # the gates from the overlay state
+            trade_ok = ovs[0] == 0.0 and t_ns >= ovs[3]
+            if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 0.0:
+                trade_ok = False
+            if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 1.0:
+                size_mult = p[E.P_VOL_FACTOR]
+            hedge_ok = trade_ok and not (ovs[5] != 0.0 and p[E.P_TREND_ACT] == 0.0)
         if strategy == E.STRAT_STRADDLE and failed_bar < 0 and ovs[0] == 0.0:
             if ovs[6] != 0.0 or (roll_before > 0.0 and next_exp - t_ns <= roll_before):  # early
                 if not value_each_bar:
@@ -2378,19 +2377,6 @@ def run_config_nb(
     tr[E.T_EVENT_N] = n_ev
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _overlay_gates_nb(p, ovs, t_ns):
-    """(trade allowed, hedging allowed, size multiplier) from the overlay state."""
-    trade_ok = ovs[0] == 0.0 and t_ns >= ovs[3]
-    size_mult = 1.0
-    if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 0.0:
-        trade_ok = False
-    if ovs[4] != 0.0 and p[E.P_VOL_ACT] == 1.0:
-        size_mult = p[E.P_VOL_FACTOR]
-    hedge_ok = trade_ok and not (ovs[5] != 0.0 and p[E.P_TREND_ACT] == 0.0)
-    return trade_ok, hedge_ok, size_mult
-
-
 @njit(cache=True, error_model="numpy")
 def _overlays_nb(
     c, t, t_ns, p, strategy, main_inst, hedge_inst, leg_a, value_each_bar, cash, pos, entry,
@@ -2406,11 +2392,10 @@ def _overlays_nb(
     a re-strike), sends their orders and logs their events. A separate function (not inlined):
     it only runs when an overlay is configured. ``vol_state`` / ``trend_state`` are the
     kernel's window decisions (see the bar loop); ``vs``, ``vl``, ``tr`` their values for the
-    event log. Returns ``(trade_ok, hedge_ok, size_mult,
-    n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta, dbuf_len)``."""
+    event log. The kernel derives the gates (trading, hedging, size) from ``ovs`` afterwards.
+    Returns ``(n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta, dbuf_len)``."""
     n_inst = pos.shape[0]
     n_ven = cash.shape[0]
-    size_mult = 1.0
     m = main_inst
     if p[E.P_VOL_K] > 0.0:
         if vol_state >= 0.0:
@@ -2575,9 +2560,7 @@ def _overlays_nb(
                     n_live += 1
                 n_ev = log_event_nb(ev_i, ev_f, n_ev, c, t, E.EV_INV_RESET, leg_a, hd,
                                     p[E.P_INV_RESET])  # fmt: skip
-    trade_ok, hedge_ok, size_mult = _overlay_gates_nb(p, ovs, t_ns)
-    return (trade_ok, hedge_ok, size_mult, n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta,
-            dbuf_len)  # fmt: skip
+    return n_ev, n_rl, n_live, n_open_slots, next_exp, opt_delta, dbuf_len
 
 
 @njit(cache=True, error_model="numpy")
