@@ -112,8 +112,8 @@ def _windows(close, splits, vol=(5, 40, 2.0), trend=(4, 30, 0.002)):
         if size <= 0:
             break
         buf = np.full((N_W, size), np.nan)  # sums are written only where a window is full
-        overlay_windows_nb(buf, t, size, c2, 0, vol[2], vol[0], vol[1], trend[2], trend[0],
-                           trend[1], ring_v, ring_t, ws)  # fmt: skip
+        overlay_windows_nb(buf, t, size, c2, 0, vol[2], vol[0], ring_v, trend[2], trend[0],
+                           ring_t, ws)  # fmt: skip
         wbuf_all[:, t : t + size] = buf
         t += size
     return wbuf_all

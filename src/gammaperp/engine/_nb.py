@@ -1398,9 +1398,9 @@ def run_config_nb(
                     wb_len = min(DELTA_BLOCK, n_bars - t)
                     overlay_windows_nb(
                         wbuf, t, wb_len, close, main_inst,
-                        p[E.P_VOL_K] if vol_on else 0.0, int(p[E.P_VOL_SHORT]),
-                        ring_v.shape[0], p[E.P_TREND_THR] if trend_on else 0.0,
-                        int(p[E.P_TREND_FAST]), ring_t.shape[0], ring_v, ring_t, w_state,
+                        p[E.P_VOL_K] if vol_on else 0.0, int(p[E.P_VOL_SHORT]), ring_v,
+                        p[E.P_TREND_THR] if trend_on else 0.0, int(p[E.P_TREND_FAST]), ring_t,
+                        w_state,
                     )  # fmt: skip
                 vol_state = wbuf[W_VOL, t - wb_start]
                 trend_state = wbuf[W_TREND, t - wb_start]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from gammaperp.engine import enums as E
@@ -45,96 +46,96 @@ N_W = 6
 
 
 @njit(cache=True, error_model="numpy")
-def overlay_windows_nb(wbuf, t0, n, close, m, vol_k, vol_short, vol_long, trend_thr, trend_fast,
-                       trend_slow, ring_v, ring_t, ws):  # fmt: skip
+def ring_sums_nb(xs, j0, n, ring, n_short, ws, i0, wbuf, row_s, row_l):
+    """Push ``xs[j0:n]`` into ``ring`` (the long window, ``ring.shape[0]`` values; the short
+    window: the last ``n_short``) keeping running sums, re-done once per window (no drift).
+    After each push ``wbuf[row_s, j]`` / ``wbuf[row_l, j]`` = the short / long window's sum, or
+    NaN while the long window is not full. State between calls: ``ws[i0:i0 + 4]`` = values
+    seen, ring position, long sum, short sum."""
+    w = ring.shape[0]
+    cnt = int(ws[i0])
+    pos = int(ws[i0 + 1])
+    s_l = ws[i0 + 2]
+    s_s = ws[i0 + 3]
+    for j in range(j0, n):
+        x = xs[j]
+        if cnt >= w:
+            s_l -= ring[pos]
+        if cnt >= n_short:
+            js = pos - n_short  # (cnt - n_short) % w, as n_short < w
+            s_s -= ring[js + w if js < 0 else js]
+        ring[pos] = x
+        s_l += x
+        s_s += x
+        cnt += 1
+        pos += 1
+        if pos == w:  # a full turn: re-sum both windows
+            pos = 0
+            s_l = 0.0
+            for k in range(w):
+                s_l += ring[k]
+            s_s = 0.0
+            for k in range(n_short):
+                s_s += ring[(cnt - 1 - k) % w]
+        full = cnt >= w
+        wbuf[row_s, j] = s_s if full else math.nan
+        wbuf[row_l, j] = s_l if full else math.nan
+    ws[i0] = cnt
+    ws[i0 + 1] = pos
+    ws[i0 + 2] = s_l
+    ws[i0 + 3] = s_s
+
+
+@njit(cache=True, error_model="numpy")
+def overlay_windows_nb(wbuf, t0, n, close, m, vol_k, vol_short, ring_v, trend_thr, trend_fast,
+                       ring_t, ws):  # fmt: skip
     """States of the vol breaker and trend filter windows for bars ``t0 .. t0 + n - 1`` of
     instrument ``m`` into ``wbuf[:, :n]`` (rows ``W_*``). The vol breaker's window holds squared
-    log returns (``vol_long`` of them; ``vol_short`` the short window), the trend filter's the
-    closes (``trend_slow``; ``trend_fast``). Both use running sums, re-done once per window (no
-    drift); their state between blocks is ``ws`` = (values seen, ring position, long sum, short
-    sum) per window. The vol state is compared as mean squares (short > k^2 x long) and the
-    trend as sums (fast > (1 + thr) x slow), so no root or ratio is needed per bar; the sums
-    (``W_VS``..``W_TL``) give the values of the event log (:func:`window_values_nb`). A window
-    that is off or not full: -1 / -2."""
-    vn, vj, vsum_l, vsum_s = int(ws[0]), int(ws[1]), ws[2], ws[3]
-    tn, tj, tsum_l, tsum_s = int(ws[4]), int(ws[5]), ws[6], ws[7]
-    inv_vs = 1.0 / vol_short if vol_short > 0 else 0.0
-    inv_vl = 1.0 / vol_long
-    inv_tf = 1.0 / trend_fast if trend_fast > 0 else 0.0
-    inv_ts = 1.0 / trend_slow
-    k2 = vol_k * vol_k
-    hi = 1.0 + trend_thr
-    lo = 1.0 - trend_thr
+    log returns (``ring_v.shape[0]`` of them; ``vol_short`` the short window), the trend
+    filter's the closes (``ring_t.shape[0]``; ``trend_fast``), as running sums
+    (:func:`ring_sums_nb`; ``ws[0:4]`` and ``ws[4:8]`` carry them between blocks). The vol
+    state is compared as mean squares (short > k^2 x long) and the trend as means (fast >
+    (1 + thr) x slow), so no root or ratio is needed per bar; the sums (``W_VS``..``W_TL``)
+    give the values of the event log (:func:`window_values_nb`). A window that is off or not
+    full: -1 / -2."""
+    xs = np.empty(n)
     for jb in range(n):
-        t = t0 + jb
         wbuf[W_VOL, jb] = -1.0
         wbuf[W_TREND, jb] = -2.0
-        if vol_k > 0.0 and t > 0:
-            r = math.log(close[m, t] / close[m, t - 1])
-            x = r * r
-            if vn >= vol_long:
-                vsum_l -= ring_v[vj]
-            if vn >= vol_short:
-                js = vj - vol_short  # (vn - vol_short) % vol_long, as vol_short < vol_long
-                vsum_s -= ring_v[js + vol_long if js < 0 else js]
-            ring_v[vj] = x
-            vsum_l += x
-            vsum_s += x
-            vn += 1
-            vj += 1
-            if vj == vol_long:  # a full turn: re-sum both windows
-                vj = 0
-                vsum_l = 0.0
-                for k in range(vol_long):
-                    vsum_l += ring_v[k]
-                vsum_s = 0.0
-                for k in range(vol_short):
-                    vsum_s += ring_v[(vn - 1 - k) % vol_long]
-            if vn >= vol_long:
-                ms_s = max(vsum_s * inv_vs, 0.0)
-                ms_l = max(vsum_l * inv_vl, 0.0)
+    if vol_k > 0.0:
+        for jb in range(n):
+            t = t0 + jb
+            if t > 0:
+                r = math.log(close[m, t] / close[m, t - 1])
+                xs[jb] = r * r
+        # the first bar has no return
+        ring_sums_nb(xs, 1 if t0 == 0 else 0, n, ring_v, vol_short, ws, 0, wbuf, W_VS, W_VL)
+        inv_s = 1.0 / vol_short
+        inv_l = 1.0 / ring_v.shape[0]
+        k2 = vol_k * vol_k
+        for jb in range(1 if t0 == 0 else 0, n):
+            if wbuf[W_VL, jb] == wbuf[W_VL, jb]:
+                ms_s = max(wbuf[W_VS, jb] * inv_s, 0.0)
+                ms_l = max(wbuf[W_VL, jb] * inv_l, 0.0)
                 wbuf[W_VOL, jb] = 1.0 if ms_s > k2 * ms_l else 0.0
-                wbuf[W_VS, jb] = vsum_s
-                wbuf[W_VL, jb] = vsum_l
-        if trend_thr > 0.0:
-            x = close[m, t]
-            if tn >= trend_slow:
-                tsum_l -= ring_t[tj]
-            if tn >= trend_fast:
-                js = tj - trend_fast
-                tsum_s -= ring_t[js + trend_slow if js < 0 else js]
-            ring_t[tj] = x
-            tsum_l += x
-            tsum_s += x
-            tn += 1
-            tj += 1
-            if tj == trend_slow:
-                tj = 0
-                tsum_l = 0.0
-                for k in range(trend_slow):
-                    tsum_l += ring_t[k]
-                tsum_s = 0.0
-                for k in range(trend_fast):
-                    tsum_s += ring_t[(tn - 1 - k) % trend_slow]
-            if tn >= trend_slow:
-                fast = tsum_s * inv_tf
-                slow = tsum_l * inv_ts
+    if trend_thr > 0.0:
+        for jb in range(n):
+            xs[jb] = close[m, t0 + jb]
+        ring_sums_nb(xs, 0, n, ring_t, trend_fast, ws, 4, wbuf, W_TS, W_TL)
+        inv_f = 1.0 / trend_fast
+        inv_s = 1.0 / ring_t.shape[0]
+        hi = 1.0 + trend_thr
+        lo = 1.0 - trend_thr
+        for jb in range(n):
+            if wbuf[W_TL, jb] == wbuf[W_TL, jb]:
+                fast = wbuf[W_TS, jb] * inv_f
+                slow = wbuf[W_TL, jb] * inv_s
                 d = 0.0
                 if fast > hi * slow:
                     d = 1.0
                 elif fast < lo * slow:
                     d = -1.0
                 wbuf[W_TREND, jb] = d
-                wbuf[W_TS, jb] = tsum_s
-                wbuf[W_TL, jb] = tsum_l
-    ws[0] = vn
-    ws[1] = vj
-    ws[2] = vsum_l
-    ws[3] = vsum_s
-    ws[4] = tn
-    ws[5] = tj
-    ws[6] = tsum_l
-    ws[7] = tsum_s
 
 
 @njit(cache=True, error_model="numpy")
