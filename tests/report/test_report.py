@@ -11,12 +11,14 @@ import sys
 from html import unescape
 
 import numpy as np
+import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
 from gammaperp.api import run
 from gammaperp.report import SECTION_TITLES, ReportError, build_report, load_run_dir
 from gammaperp.report import charts as C
+from gammaperp.report.data import from_result
 from gammaperp.report.decimate import MAX_POINTS, even_indices, minmax_indices
 from gammaperp.report.page import render_sections
 
@@ -268,3 +270,38 @@ def test_line_traces_are_decimated(full_run):
     fig = C.components_chart(run_data)
     assert all(len(t.x) <= MAX_POINTS for t in fig.data)
     assert len(run_data.equity) > MAX_POINTS
+
+
+# ---- risk-overlay events ---------------------------------------------------------------------
+RISK_CFG = {
+    "name": "report-risk",
+    "market": {"bars": 20_000},
+    "seed": 3,
+    "risk": {"trend_fast_bars": 30, "trend_slow_bars": 600, "trend_threshold": 0.002},
+}
+
+
+def test_risk_events_in_run_data_and_report(tmp_path):
+    d = tmp_path / "risk"
+    res = run(RISK_CFG, out=d)
+    ev = res.events
+    assert len(ev) >= 2 and set(ev["event"]) <= {"trend_on", "trend_off"}
+    assert (d / "events.parquet").is_file()
+    loaded = load_run_dir(d).events
+    pd.testing.assert_frame_equal(loaded, ev, check_freq=False)
+    pd.testing.assert_frame_equal(from_result(res).events, ev)
+    html = build_report(d).read_text()
+    assert "Risk-overlay events" in html
+    first = ev.iloc[0]
+    assert f"<td>{first['event']}</td>" in html
+    assert html == build_report(res, tmp_path / "from-result.html").read_text()
+
+
+def test_run_dir_without_event_log_still_loads(full_run, tmp_path):
+    """Run directories written before the event log existed have no events.parquet."""
+    d = tmp_path / "old"
+    shutil.copytree(full_run[1], d)
+    (d / "events.parquet").unlink()
+    data = load_run_dir(d)
+    assert data.events is None
+    assert "Risk-overlay events" in build_report(d).read_text()  # shown as "None."

@@ -24,6 +24,9 @@ REQUIRED_FILES = ("equity.parquet", "summary.json")
 DOCUMENT_FILES = ("config.json", "market.json", "assumptions.json")
 # ... and the ledgers of ``record="full"`` runs.
 LEDGER_FILES = ("trades.parquet", "funding.parquet", "rolls.parquet", "liquidations.parquet")
+# ... and, in full runs written since risk overlays exist, their event log (optional: a run
+# directory written before it has none)
+EVENT_FILE = "events.parquet"
 
 
 class ReportError(GammaperpError, ValueError):
@@ -34,7 +37,8 @@ class ReportError(GammaperpError, ValueError):
 class RunData:
     """Everything a report reads. Duck-types the frame attributes of ``Result``
     (``summary``, ``equity``, ``trades``, ``funding``, ``rolls``, ``liquidations``,
-    ``config``, ``full``) so analytics functions written against frames accept it too."""
+    ``events``, ``config``, ``full``) so analytics functions written against frames accept it
+    too."""
 
     summary: dict[str, Any]
     equity: pd.DataFrame
@@ -45,6 +49,7 @@ class RunData:
     funding: pd.DataFrame | None = None
     rolls: pd.DataFrame | None = None
     liquidations: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None  # risk-overlay events (full runs)
     full: bool = True
     run_dir: Path | None = None
     result: Any = None  # the Result this was built from, if any (handed to analytics)
@@ -105,6 +110,8 @@ def load_run_dir(run_dir: str | os.PathLike[str]) -> RunData:
             if not (d / name).is_file():
                 raise ReportError(f"{d}: incomplete run directory (missing {name})")
             frames[name] = _read_parquet(d / name)
+        if (d / EVENT_FILE).is_file():
+            frames[EVENT_FILE] = _read_parquet(d / EVENT_FILE)
     return RunData(
         summary=summary,
         equity=_read_parquet(d / "equity.parquet"),
@@ -115,6 +122,7 @@ def load_run_dir(run_dir: str | os.PathLike[str]) -> RunData:
         funding=frames.get("funding.parquet"),
         rolls=frames.get("rolls.parquet"),
         liquidations=frames.get("liquidations.parquet"),
+        events=frames.get(EVENT_FILE),
         full=full,
         run_dir=d,
         missing=tuple(missing),
@@ -143,6 +151,7 @@ def from_result(result: Any, run_dir: Path | None = None) -> RunData:
         funding=result.funding if full else None,
         rolls=result.rolls if full else None,
         liquidations=result.liquidations if full else None,
+        events=result.events if full else None,
         full=full,
         run_dir=run_dir,
         result=result,

@@ -538,6 +538,26 @@ def render_rolls(run: RunData, an: Analytics) -> Block:
         b.add(table(rows, header, "data"))
     else:
         b.add("<p>None.</p>")
+    ev = run.events if run.events is not None else pd.DataFrame()
+    b.add("<h3>Risk-overlay events</h3>")
+    if len(ev):
+        shown = ev.iloc[:200]
+        rows = [
+            (str(ts)[:16], r["event"], r["instrument"] or "portfolio", _fmt(r["value"]),
+             _fmt(r["ref"]))
+            for ts, r in shown.iterrows()
+        ]  # fmt: skip
+        if len(ev) > len(shown):
+            b.add(f"<p class='caption'>First {len(shown)} of {len(ev):,} events.</p>")
+        b.add(
+            "<p class='caption'>Value and reference per event: the stop's equity and floor "
+            "(USD), a stopped leg's P&amp;L and limit (USD), the short-window vol and k x the "
+            "long one, the trend's fast/slow - 1, a capped order's wanted and sent quantity "
+            "(see docs/strategies.md).</p>"
+        )
+        b.add(table(rows, ("time (UTC)", "event", "instrument", "value", "reference"), "data"))
+    else:
+        b.add("<p>None.</p>")
     return b
 
 
@@ -694,7 +714,7 @@ SECTIONS: tuple[Section, ...] = (
         "rolls",
         "Option rolls and liquidations",
         "Every option open, expiry and close with strike, quantities and cash flow (USD); "
-        "every liquidation with its price and fee.",
+        "every liquidation with its price and fee; every risk-overlay event.",
         render_rolls,
     ),
     Section(
