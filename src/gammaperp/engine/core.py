@@ -51,18 +51,7 @@ def _run_batch_nb(n_cfg, *args):  # pragma: no cover - compiled
         run_config_nb(np.int64(c), *args)
 
 
-def needs_full_kernel(params: np.ndarray) -> bool:
-    """Whether any configuration row uses a feature of the full kernel: a perp template, a
-    risk overlay, a position or notional cap, a hedge bias or intrabar detection. Without them
-    the lean specialization runs (``run_config_nb(..., full=None)``: numba prunes that code)."""
-    p = np.atleast_2d(params)
-    return bool(
-        np.isin(p[:, E.P_STRATEGY], (E.STRAT_CARRY, E.STRAT_PAIR, E.STRAT_SCALP)).any()
-        or (p[:, list(FULL_KERNEL_PARAMS)] != 0.0).any()
-    )
-
-
-# parameters whose non-zero value needs the full kernel (with the perp templates above)
+# parameters whose non-zero value needs the full kernel (as do the perp templates)
 FULL_KERNEL_PARAMS = (
     E.P_STOP_LOSS,
     E.P_LEG_STOP,
@@ -76,6 +65,17 @@ FULL_KERNEL_PARAMS = (
     E.P_HEDGE_BIAS,
     E.P_INTRABAR,
 )
+
+
+def needs_full_kernel(params: np.ndarray) -> bool:
+    """Whether any configuration row uses a feature of the full kernel: a perp template, a
+    risk overlay, a position or notional cap, a hedge bias or intrabar detection. Without them
+    the lean specialization runs (``run_config_nb(..., full=None)``: numba prunes that code)."""
+    p = np.atleast_2d(params)
+    return bool(
+        np.isin(p[:, E.P_STRATEGY], (E.STRAT_CARRY, E.STRAT_PAIR, E.STRAT_SCALP)).any()
+        or (p[:, list(FULL_KERNEL_PARAMS)] != 0.0).any()
+    )
 
 
 @dataclass(frozen=True)
