@@ -331,26 +331,9 @@ def _trim_leading_unknown_iv(aligned: AlignedMarket) -> AlignedMarket:
     first = int(np.argmax(~np.isnan(iv)))
     if aligned.n_bars - first < 2:
         raise DataError("implied vol becomes known only at the last bar: no bars left to run")
-    keep = slice(first, None)
-    fmask = aligned.funding_ts >= aligned.ts[first]
-    meta = dict(aligned.meta)
-    meta["bars_dropped_before_first_iv"] = first
-    return AlignedMarket(
-        ts=aligned.ts[keep],
-        open=aligned.open[keep],
-        high=aligned.high[keep],
-        low=aligned.low[keep],
-        close=aligned.close[keep],
-        volume=aligned.volume[keep],
-        mark=aligned.mark[keep],
-        index=aligned.index[keep],
-        funding_ts=aligned.funding_ts[fmask],
-        funding_rate=aligned.funding_rate[fmask],
-        funding_bar=aligned.funding_bar[fmask] - first,
-        iv=iv[keep],
-        bar_seconds=aligned.bar_seconds,
-        meta=meta,
-    )
+    out = _slice_aligned(aligned, first, aligned.n_bars)
+    out.meta["bars_dropped_before_first_iv"] = first
+    return out
 
 
 def market_from_series(
